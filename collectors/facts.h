@@ -1,0 +1,159 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/* Plain facts gathered from IMDS and the host. Collectors fill these in and
+ * never decide pass or fail; agent/policy.c does. */
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <time.h>
+
+#define IMDS_MAX_DATA_DISKS 64
+#define HOST_MAX_DISKS 64
+#define DISK_MAX_PARTS 16
+#define DISK_MAX_MOUNTS 8
+
+/* An IMDS string value as received: absent, or present with its text. */
+struct imds_str {
+        bool present;
+        char value[128];
+};
+
+struct imds_disk {
+        struct imds_str lun;
+        struct imds_str disk_size_gb;
+        struct imds_str caching;
+        struct imds_str storage_account_type;
+        struct imds_str is_ultra_disk;
+        struct imds_str ade_enabled;    /* encryptionSettings.enabled */
+        struct imds_str name;
+};
+
+struct imds_compute {
+        struct imds_str vm_id;
+        struct imds_str subscription_id;
+        struct imds_str name;
+        struct imds_str vm_size;
+        struct imds_str location;
+        struct imds_str resource_id;
+        struct imds_str vm_scale_set_name;
+        struct imds_str os_type;
+        struct imds_str encryption_at_host;
+        struct imds_str security_type;
+        struct imds_str diff_disk_option;       /* osDisk.diffDiskSettings.option */
+        struct imds_str resource_disk_size;     /* resourceDisk.size (MiB in practice) */
+        struct imds_disk os_disk;
+        bool data_disks_present;
+        unsigned n_data_disks;
+        struct imds_disk data_disks[IMDS_MAX_DATA_DISKS];
+};
+
+enum imds_state {
+        IMDS_NOT_RUN,
+        IMDS_OK,
+        IMDS_UNAVAILABLE,       /* transport error, timeout, HTTP error after retries */
+        IMDS_OVERSIZED,
+        IMDS_MALFORMED,
+};
+
+struct imds_facts {
+        enum imds_state state;
+        char error[256];
+        char api_version[16];
+        uint8_t compute_sha256[32];     /* digest of the exact bytes received */
+        struct imds_compute compute;
+};
+
+enum attested_state {
+        ATTESTED_NOT_RUN,
+        ATTESTED_OK,            /* signature, signer name and chain verified */
+        ATTESTED_UNAVAILABLE,
+        ATTESTED_MALFORMED,
+        ATTESTED_BAD_SIGNATURE, /* not exactly one signer, or it does not verify */
+        ATTESTED_SIGNER_NOT_AZURE,
+        ATTESTED_UNTRUSTED,     /* chain does not build to a trusted root */
+};
+
+struct attested_facts {
+        enum attested_state state;
+        char error[256];
+        char nonce_requested[40];
+        char nonce[64];
+        char vm_id[64];
+        char subscription_id[64];
+        char created_on[32];
+        char expires_on[32];
+        time_t created_at;      /* 0 when unparsable */
+        time_t expires_at;
+        char signer_subject[256];
+        char signer_issuer[256];
+        char signer_dns[256];   /* the SAN entry that matched */
+        unsigned nonce_retries;
+};
+
+enum disk_bus { BUS_UNKNOWN, BUS_SCSI, BUS_NVME };
+
+enum disk_role {
+        ROLE_UNKNOWN,
+        ROLE_OS,
+        ROLE_RESOURCE,
+        ROLE_DATA,
+        ROLE_LOCAL_NVME,
+        ROLE_BEK,               /* Gen1 Azure Disk Encryption key volume */
+};
+
+enum fs_source { FS_SOURCE_NONE, FS_SOURCE_BLKID, FS_SOURCE_UDEV };
+
+struct fs_facts {
+        enum fs_source source;
+        char type[32];
+        char label[64];
+        char pttype[16];
+};
+
+struct part_facts {
+        char name[32];
+        unsigned major, minor;
+        uint64_t size_bytes;
+        struct fs_facts fs;
+};
+
+struct disk_facts {
+        char name[32];          /* kernel name: for people, never for decisions */
+        unsigned major, minor;
+        enum disk_bus bus;
+        enum disk_role role;
+        int lun;                /* data disks; -1 otherwise */
+        char address[96];       /* controller GUID + H:C:T:L, or NVMe model + nsid */
+        char vendor[16];
+        char model[48];
+        uint64_t size_bytes;
+        struct fs_facts fs;
+        unsigned n_parts;
+        struct part_facts parts[DISK_MAX_PARTS];
+        unsigned n_mounts;
+        char mounts[DISK_MAX_MOUNTS][128];
+        bool holds_root;
+};
+
+enum host_state { HOST_NOT_RUN, HOST_OK, HOST_UNREADABLE };
+
+struct host_facts {
+        enum host_state state;
+        char error[256];
+        unsigned n_disks;
+        struct disk_facts disks[HOST_MAX_DISKS];
+        bool root_resolved;
+        char root_source[64];   /* e.g. "8:1" or the mount source */
+        char root_error[160];
+};
+
+struct node_facts {
+        struct imds_facts imds;
+        struct attested_facts attested;
+        struct host_facts host;
+};
+
+const char *disk_role_to_string(enum disk_role r);
+const char *disk_bus_to_string(enum disk_bus b);
+const char *fs_source_to_string(enum fs_source s);

@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/* The HTTP transport seam: production uses http_curl.c, unit tests a table
+ * of canned answers. */
+
+#include <stddef.h>
+
+#include "buf.h"
+
+struct http_request {
+        const char *url;
+        const char *const *headers;     /* NULL-terminated, "Name: value" */
+        size_t max_body;                /* every transport enforces it */
+        long connect_timeout_ms;
+        long timeout_ms;
+};
+
+struct http_response {
+        long status;
+        long retry_after_s;             /* -1 when absent or unparsable */
+        struct buf body;
+};
+
+struct http_transport {
+        /* Returns 0 when an HTTP answer arrived (any status), -E2BIG when the
+         * body passed max_body, -ETIMEDOUT, -ECONNREFUSED, -EHOSTUNREACH or
+         * -EPROTO for other transport failures. */
+        int (*get)(void *userdata, const struct http_request *req, struct http_response *resp);
+        void *userdata;
+};
+
+void http_response_done(struct http_response *resp);
+
+/* libcurl transport. Proxies are never used, redirects never followed,
+ * TLS peers always verified. */
+int http_curl_new(struct http_transport **ret);
+struct http_transport *http_curl_free(struct http_transport *t);

@@ -1,0 +1,172 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The only module that touches libcurl. */
+#include "http.h"
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include <curl/curl.h>
+
+#include "macro.h"
+#include "strparse.h"
+
+struct sink {
+        struct http_response *resp;
+        bool overflow;
+};
+
+void http_response_done(struct http_response *resp)
+{
+        buf_done(&resp->body);
+}
+
+static size_t on_body(char *p, size_t size, size_t nmemb, void *userdata)
+{
+        struct sink *s = userdata;
+        size_t n = size * nmemb;
+
+        if (buf_append(&s->resp->body, p, n) < 0) {
+                s->overflow = true;
+                return 0;       /* makes curl abort with CURLE_WRITE_ERROR */
+        }
+        return n;
+}
+
+static size_t on_header(char *p, size_t size, size_t nmemb, void *userdata)
+{
+        struct sink *s = userdata;
+        size_t n = size * nmemb;
+        static const char name[] = "retry-after:";
+        char v[32];
+        uint64_t secs;
+
+        if (n > sizeof(name) - 1 && n - (sizeof(name) - 1) < sizeof(v) &&
+            strncasecmp(p, name, sizeof(name) - 1) == 0) {
+                memcpy(v, p + sizeof(name) - 1, n - (sizeof(name) - 1));
+                v[n - (sizeof(name) - 1)] = '\0';
+                if (parse_u64(strstrip(v), &secs) == 0 && secs < 3600)
+                        s->resp->retry_after_s = (long) secs;
+        }
+        return n;
+}
+
+static int curl_error_to_errno(CURLcode c, bool overflow)
+{
+        switch (c) {
+        case CURLE_OK:
+                return 0;
+        case CURLE_WRITE_ERROR:
+        case CURLE_FILESIZE_EXCEEDED:
+                return overflow || c == CURLE_FILESIZE_EXCEEDED ? -E2BIG : -EIO;
+        case CURLE_OPERATION_TIMEDOUT:
+                return -ETIMEDOUT;
+        case CURLE_COULDNT_CONNECT:
+                return -ECONNREFUSED;
+        case CURLE_COULDNT_RESOLVE_HOST:
+        case CURLE_COULDNT_RESOLVE_PROXY:
+                return -EHOSTUNREACH;
+        case CURLE_OUT_OF_MEMORY:
+                return -ENOMEM;
+        default:
+                return -EPROTO;
+        }
+}
+
+static void slist_freep(struct curl_slist **l)
+{
+        curl_slist_free_all(*l);
+}
+
+static int build_headers(const char *const *headers, struct curl_slist **ret)
+{
+        struct curl_slist *l = NULL, *n;
+
+        for (size_t i = 0; headers && headers[i]; i++) {
+                n = curl_slist_append(l, headers[i]);
+                if (!n) {
+                        curl_slist_free_all(l);
+                        return -ENOMEM;
+                }
+                l = n;
+        }
+        *ret = l;
+        return 0;
+}
+
+static bool setopts(CURL *h, const struct http_request *req, struct curl_slist *hdrs, struct sink *s)
+{
+        return curl_easy_setopt(h, CURLOPT_URL, req->url) == CURLE_OK &&
+               curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK &&
+               /* IMDS must never go through a proxy, even one configured later
+                * through the environment. */
+               curl_easy_setopt(h, CURLOPT_PROXY, "") == CURLE_OK &&
+               curl_easy_setopt(h, CURLOPT_NOPROXY, "*") == CURLE_OK &&
+               curl_easy_setopt(h, CURLOPT_FOLLOWLOCATION, 0L) == CURLE_OK &&
+               curl_easy_setopt(h, CURLOPT_SSL_VERIFYPEER, 1L) == CURLE_OK &&
+               curl_easy_setopt(h, CURLOPT_SSL_VERIFYHOST, 2L) == CURLE_OK &&
+               curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L) == CURLE_OK &&
+               curl_easy_setopt(h, CURLOPT_NETRC, (long) CURL_NETRC_IGNORED) == CURLE_OK &&
+               curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, req->connect_timeout_ms) == CURLE_OK &&
+               curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, req->timeout_ms) == CURLE_OK &&
+               curl_easy_setopt(h, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t) req->max_body) == CURLE_OK &&
+               curl_easy_setopt(h, CURLOPT_HTTPHEADER, hdrs) == CURLE_OK &&
+               curl_easy_setopt(h, CURLOPT_USERAGENT, "hostenc/" HOSTENC_VERSION) == CURLE_OK &&
+               curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body) == CURLE_OK &&
+               curl_easy_setopt(h, CURLOPT_WRITEDATA, s) == CURLE_OK &&
+               curl_easy_setopt(h, CURLOPT_HEADERFUNCTION, on_header) == CURLE_OK &&
+               curl_easy_setopt(h, CURLOPT_HEADERDATA, s) == CURLE_OK;
+}
+
+static int curl_get(void *userdata, const struct http_request *req, struct http_response *resp)
+{
+        _cleanup_(slist_freep) struct curl_slist *hdrs = NULL;
+        struct http_response r = { .retry_after_s = -1, .body = BUF_INIT(req->max_body) };
+        struct sink s = { .resp = &r };
+        CURL *h = userdata;
+        CURLcode c;
+        int k;
+
+        k = build_headers(req->headers, &hdrs);
+        if (k < 0)
+                return k;
+        curl_easy_reset(h);
+        if (!setopts(h, req, hdrs, &s))
+                return -EINVAL;
+        c = curl_easy_perform(h);
+        k = curl_error_to_errno(c, s.overflow);
+        if (k < 0) {
+                buf_done(&r.body);
+                return k;
+        }
+        (void) curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &r.status);
+        *resp = r;
+        return 0;
+}
+
+int http_curl_new(struct http_transport **ret)
+{
+        struct http_transport *t = calloc(1, sizeof(*t));
+
+        if (!t)
+                return -ENOMEM;
+        t->userdata = curl_easy_init();
+        if (!t->userdata) {
+                free(t);
+                return -ENOMEM;
+        }
+        t->get = curl_get;
+        *ret = t;
+        return 0;
+}
+
+struct http_transport *http_curl_free(struct http_transport *t)
+{
+        if (!t)
+                return NULL;
+        curl_easy_cleanup(t->userdata);
+        free(t);
+        return NULL;
+}

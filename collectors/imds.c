@@ -1,0 +1,230 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "imds.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include "crypto.h"
+#include "macro.h"
+#include "strparse.h"
+
+static uint64_t system_now_ms(void *userdata)
+{
+        struct timespec ts;
+
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
+}
+
+static void system_sleep_ms(void *userdata, uint64_t ms)
+{
+        struct timespec ts = { .tv_sec = (time_t) (ms / 1000), .tv_nsec = (long) (ms % 1000) * 1000000 };
+
+        while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
+                ;
+}
+
+static uint32_t system_random_u32(void *userdata)
+{
+        uint32_t v = 0;
+
+        if (getrandom(&v, sizeof(v), 0) != sizeof(v))
+                v = (uint32_t) system_now_ms(NULL);     /* jitter only, not a secret */
+        return v;
+}
+
+const struct imds_clock *imds_clock_system(void)
+{
+        static const struct imds_clock clock = {
+                .now_ms = system_now_ms,
+                .sleep_ms = system_sleep_ms,
+                .random_u32 = system_random_u32,
+        };
+        return &clock;
+}
+
+static bool api_version_valid(const char *v)
+{
+        static const char shape[] = "dddd-dd-dd";
+        size_t i;
+
+        if (strlen(v) != sizeof(shape) - 1)
+                return false;
+        for (i = 0; shape[i]; i++)
+                if (shape[i] == 'd' ? (v[i] < '0' || v[i] > '9') : v[i] != '-')
+                        return false;
+        /* ISO dates compare correctly as strings. */
+        return strcmp(v, IMDS_MIN_API_VERSION) >= 0;
+}
+
+static bool base_url_valid(const char *u)
+{
+        if (!startswith(u, "http://") && !startswith(u, "https://"))
+                return false;
+        return !strpbrk(u, "?# \t\r\n");
+}
+
+int imds_client_init(struct imds_client *c, const struct http_transport *t,
+                     const struct imds_clock *clock, const char *base_url,
+                     const char *api_version, uint64_t deadline_ms)
+{
+        struct imds_client n = {
+                .transport = t,
+                .clock = clock,
+                .deadline_ms = deadline_ms,
+                .connect_timeout_ms = 2000,
+                .attempt_timeout_ms = 5000,
+        };
+        size_t len;
+
+        if (!base_url_valid(base_url) || strcpy_bounded(n.base_url, sizeof(n.base_url), base_url) < 0)
+                return -EINVAL;
+        len = strlen(n.base_url);
+        while (len > 0 && n.base_url[len - 1] == '/')
+                n.base_url[--len] = '\0';
+        if (!api_version_valid(api_version))
+                return -EINVAL;
+        (void) strcpy_bounded(n.api_version, sizeof(n.api_version), api_version);
+        if (deadline_ms == 0)
+                return -EINVAL;
+        *c = n;
+        return 0;
+}
+
+uint64_t imds_backoff_ms(uint64_t deadline_ms, unsigned attempt, uint32_t random)
+{
+        /* Microsoft advises exponential backoff from about a second; a short
+         * deadline (tests, node boot probes) scales the base down with it. */
+        uint64_t base = deadline_ms / 16, cap;
+
+        if (base > 1000)
+                base = 1000;
+        if (base < 50)
+                base = 50;
+        cap = attempt >= 16 ? 30000 : base << attempt;
+        if (cap > 30000)
+                cap = 30000;
+        return cap / 2 + random % (cap / 2 + 1);
+}
+
+static bool status_retryable(long s)
+{
+        return s == 404 || s == 408 || s == 410 || s == 429 || (s >= 500 && s <= 599);
+}
+
+static void rate_limit(struct imds_client *c)
+{
+        uint64_t now = c->clock->now_ms(c->clock->userdata);
+
+        if (c->have_last_request && now - c->last_request_ms < IMDS_MIN_INTERVAL_MS)
+                c->clock->sleep_ms(c->clock->userdata, IMDS_MIN_INTERVAL_MS - (now - c->last_request_ms));
+        c->last_request_ms = c->clock->now_ms(c->clock->userdata);
+        c->have_last_request = true;
+        c->requests_sent++;
+}
+
+static int build_url(const struct imds_client *c, const char *path, const char *extra,
+                     char *url, size_t urlsz)
+{
+        int n = snprintf(url, urlsz, "%s%s?api-version=%s%s%s", c->base_url, path, c->api_version,
+                         extra ? "&" : "", extra ? extra : "");
+
+        return n < 0 || (size_t) n >= urlsz ? -E2BIG : 0;
+}
+
+/* One attempt. Returns 0 on 200, 1 when worth retrying, negative when not. */
+static int attempt(struct imds_client *c, const struct http_request *req, uint64_t remaining,
+                   struct http_response *resp, char *last, size_t lastsz)
+{
+        struct http_request r = *req;
+        int k;
+
+        if ((uint64_t) r.timeout_ms > remaining)
+                r.timeout_ms = (long) (remaining > 100 ? remaining : 100);
+        rate_limit(c);
+        k = c->transport->get(c->transport->userdata, &r, resp);
+        if (k == -E2BIG) {
+                snprintf(last, lastsz, "body larger than %zu bytes", req->max_body);
+                return k;
+        }
+        if (k < 0) {
+                snprintf(last, lastsz, "%s", strerror(-k));
+                return 1;
+        }
+        if (resp->status == 200)
+                return 0;
+        snprintf(last, lastsz, "HTTP %ld", resp->status);
+        if (resp->status >= 300 && resp->status < 400)
+                snprintf(last, lastsz, "HTTP %ld redirect refused", resp->status);
+        return status_retryable(resp->status) ? 1 : -EPROTO;
+}
+
+int imds_get(struct imds_client *c, const char *path, const char *extra_query,
+             size_t max_body, struct buf *ret_body, char *err, size_t errsz)
+{
+        static const char *const headers[] = { "Metadata: true", NULL };
+        const struct imds_clock *clk = c->clock;
+        uint64_t start = clk->now_ms(clk->userdata), now, delay;
+        char url[512], last[96] = "";
+        unsigned tries = 0;
+        int k;
+
+        k = build_url(c, path, extra_query, url, sizeof(url));
+        if (k < 0)
+                return k;
+        struct http_request req = {
+                .url = url, .headers = headers, .max_body = max_body,
+                .connect_timeout_ms = c->connect_timeout_ms, .timeout_ms = c->attempt_timeout_ms,
+        };
+        for (;;) {
+                struct http_response resp = { .retry_after_s = -1 };
+
+                now = clk->now_ms(clk->userdata);
+                k = attempt(c, &req, start + c->deadline_ms - now, &resp, last, sizeof(last));
+                tries++;
+                if (k == 0) {
+                        *ret_body = resp.body;
+                        return 0;
+                }
+                http_response_done(&resp);
+                if (k < 0)
+                        break;
+                delay = imds_backoff_ms(c->deadline_ms, tries - 1, clk->random_u32(clk->userdata));
+                if (resp.retry_after_s > 0 && (uint64_t) resp.retry_after_s * 1000 > delay)
+                        delay = (uint64_t) resp.retry_after_s * 1000;
+                now = clk->now_ms(clk->userdata);
+                if (now + delay >= start + c->deadline_ms) {
+                        k = -ETIMEDOUT;
+                        break;
+                }
+                clk->sleep_ms(clk->userdata, delay);
+        }
+        now = clk->now_ms(clk->userdata);
+        snprintf(err, errsz, "GET %s: %s after %u attempt%s in %.1f s", url, last, tries,
+                 tries == 1 ? "" : "s", (double) (now - start) / 1000.0);
+        return k;
+}
+
+void imds_collect_compute(struct imds_client *c, struct imds_facts *ret)
+{
+        struct imds_facts f = { .state = IMDS_OK };
+        _cleanup_(buf_done) struct buf body = { 0 };
+        int k;
+
+        (void) strcpy_bounded(f.api_version, sizeof(f.api_version), c->api_version);
+        k = imds_get(c, "/metadata/instance/compute", NULL, IMDS_COMPUTE_MAX_BODY, &body,
+                     f.error, sizeof(f.error));
+        if (k < 0) {
+                f.state = k == -E2BIG ? IMDS_OVERSIZED : IMDS_UNAVAILABLE;
+                *ret = f;
+                return;
+        }
+        sha256(body.data, body.len, f.compute_sha256);
+        k = imds_compute_parse(body.data, body.len, &f.compute, f.error, sizeof(f.error));
+        if (k < 0)
+                f.state = k == -E2BIG ? IMDS_OVERSIZED : IMDS_MALFORMED;
+        *ret = f;
+}

@@ -1,0 +1,67 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "buf.h"
+#include "facts.h"
+#include "http.h"
+
+#define IMDS_DEFAULT_URL "http://169.254.169.254"
+#define IMDS_DEFAULT_API_VERSION "2023-07-01"
+#define IMDS_MIN_API_VERSION "2021-12-13"
+/* IMDS allows 5 requests per second per VM, shared by every process on the
+ * node; we never send more than that ourselves. */
+#define IMDS_MIN_INTERVAL_MS 200
+#define IMDS_COMPUTE_MAX_BODY (256 * 1024)
+#define IMDS_ATTESTED_MAX_BODY (16 * 1024)
+
+/* Time and randomness as a seam, so the retry schedule is testable. */
+struct imds_clock {
+        uint64_t (*now_ms)(void *userdata);
+        void (*sleep_ms)(void *userdata, uint64_t ms);
+        uint32_t (*random_u32)(void *userdata);
+        void *userdata;
+};
+
+const struct imds_clock *imds_clock_system(void);
+
+struct imds_client {
+        const struct http_transport *transport;
+        const struct imds_clock *clock;
+        char base_url[256];
+        char api_version[16];
+        uint64_t deadline_ms;           /* bound on one imds_get(), retries included */
+        long connect_timeout_ms;
+        long attempt_timeout_ms;
+        bool have_last_request;
+        uint64_t last_request_ms;
+        unsigned requests_sent;
+};
+
+/* Validates base_url (http:// or https://, no query) and api_version
+ * (YYYY-MM-DD, not older than IMDS_MIN_API_VERSION). */
+int imds_client_init(struct imds_client *c, const struct http_transport *t,
+                     const struct imds_clock *clock, const char *base_url,
+                     const char *api_version, uint64_t deadline_ms);
+
+/* One GET of base_url + path + "?api-version=V" (+ "&" + extra_query), with
+ * retries on transient failures (404, 408, 410, 429, 5xx, timeouts,
+ * refused connections) using exponential backoff with jitter, until
+ * deadline_ms. Redirects and other 4xx are not retried. On failure writes a
+ * one-line reason to err. -E2BIG when the body passes max_body. */
+int imds_get(struct imds_client *c, const char *path, const char *extra_query,
+             size_t max_body, struct buf *ret_body, char *err, size_t errsz);
+
+/* Delay before retry number `attempt` (0 = first retry). Pure. */
+uint64_t imds_backoff_ms(uint64_t deadline_ms, unsigned attempt, uint32_t random);
+
+/* Pure: parses the compute document. -EBADMSG (malformed) or -E2BIG (a value
+ * or an array too large), with a reason in err. */
+int imds_compute_parse(const char *json, size_t len, struct imds_compute *ret,
+                       char *err, size_t errsz);
+
+/* Fetches and parses compute metadata into facts (state, error, digest). */
+void imds_collect_compute(struct imds_client *c, struct imds_facts *ret);

@@ -1,0 +1,115 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "mountinfo.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "strparse.h"
+
+/* Mount points escape space, tab, newline and backslash as \ooo. */
+static int unescape(const char *in, size_t n, char *out, size_t outsz)
+{
+        size_t o = 0;
+
+        for (size_t i = 0; i < n; i++) {
+                if (o + 1 >= outsz)
+                        return -E2BIG;
+                if (in[i] == '\\' && i + 3 < n &&
+                    in[i + 1] >= '0' && in[i + 1] <= '3' && in[i + 2] >= '0' && in[i + 2] <= '7' &&
+                    in[i + 3] >= '0' && in[i + 3] <= '7') {
+                        out[o++] = (char) ((in[i + 1] - '0') * 64 + (in[i + 2] - '0') * 8 + (in[i + 3] - '0'));
+                        i += 3;
+                } else
+                        out[o++] = in[i];
+        }
+        out[o] = '\0';
+        return 0;
+}
+
+/* Splits a line into at most max space-separated fields (pointer+length). */
+static size_t split(const char *line, size_t len, const char **f, size_t *fl, size_t max)
+{
+        size_t n = 0, i = 0;
+
+        while (i < len && n < max) {
+                while (i < len && line[i] == ' ')
+                        i++;
+                if (i >= len)
+                        break;
+                f[n] = line + i;
+                while (i < len && line[i] != ' ')
+                        i++;
+                fl[n] = (size_t) (line + i - f[n]);
+                n++;
+        }
+        return n;
+}
+
+static int parse_line(const char *line, size_t len, struct mount_entry *e)
+{
+        const char *f[32];
+        size_t fl[32], n, sep;
+        char dev[32];
+
+        n = split(line, len, f, fl, 32);
+        for (sep = 6; sep < n; sep++)
+                if (fl[sep] == 1 && f[sep][0] == '-')
+                        break;
+        if (n < 7 || sep + 2 >= n || fl[2] >= sizeof(dev))
+                return -EBADMSG;
+        /* Fields too long for us (deep container overlay paths) are -E2BIG:
+         * the caller skips such a line instead of truncating it. */
+        memcpy(dev, f[2], fl[2]);
+        dev[fl[2]] = '\0';
+        if (parse_devnum(dev, &e->major, &e->minor) < 0)
+                return -EBADMSG;
+        if (unescape(f[4], fl[4], e->mountpoint, sizeof(e->mountpoint)) < 0 ||
+            unescape(f[sep + 1], fl[sep + 1], e->fstype, sizeof(e->fstype)) < 0 ||
+            unescape(f[sep + 2], fl[sep + 2], e->source, sizeof(e->source)) < 0)
+                return -E2BIG;
+        return 0;
+}
+
+int mountinfo_parse(const char *text, struct mount_table *ret)
+{
+        struct mount_table t = { 0 };
+        const char *p = text;
+        int r;
+
+        t.entries = calloc(MOUNTINFO_MAX_ENTRIES, sizeof(*t.entries));
+        if (!t.entries)
+                return -ENOMEM;
+        while (*p) {
+                size_t len = strcspn(p, "\n");
+                struct mount_entry e = { 0 };
+
+                if (len > 0) {
+                        r = parse_line(p, len, &e);
+                        if (r == -EBADMSG || (r == 0 && t.n >= MOUNTINFO_MAX_ENTRIES)) {
+                                free(t.entries);
+                                return r == 0 ? -E2BIG : r;
+                        }
+                        if (r == 0)
+                                t.entries[t.n++] = e;
+                }
+                p += len + (p[len] == '\n');
+        }
+        *ret = t;
+        return 0;
+}
+
+void mount_table_done(struct mount_table *t)
+{
+        free(t->entries);
+        t->entries = NULL;
+        t->n = 0;
+}
+
+const struct mount_entry *mount_table_root(const struct mount_table *t)
+{
+        for (size_t i = t->n; i > 0; i--)
+                if (strcmp(t->entries[i - 1].mountpoint, "/") == 0)
+                        return &t->entries[i - 1];
+        return NULL;
+}

@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "sysroot.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "buf.h"
+#include "macro.h"
+#include "strparse.h"
+
+#define MAX_LINKS 40
+
+int sysroot_open(const char *path, struct sysroot *ret)
+{
+        int fd = open(path ? path : "/", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+        if (fd < 0)
+                return negative_errno();
+        ret->dirfd = fd;
+        return 0;
+}
+
+void sysroot_close(struct sysroot *sr)
+{
+        if (sr->dirfd >= 0)
+                (void) close(sr->dirfd);
+        sr->dirfd = -EBADF;
+}
+
+int path_join(char *out, size_t outsz, const char *a, const char *b)
+{
+        int n;
+
+        if (!*a)
+                n = snprintf(out, outsz, "%s", b);
+        else
+                n = snprintf(out, outsz, "%s/%s", a, b);
+        return n < 0 || (size_t) n >= outsz ? -ENAMETOOLONG : 0;
+}
+
+/* Removes the last component of a root-relative path in place. */
+static void path_pop(char *p)
+{
+        char *slash = strrchr(p, '/');
+
+        if (slash)
+                *slash = '\0';
+        else
+                p[0] = '\0';
+}
+
+/* Pushes the components of `rest` onto the front of the pending list. */
+static int pending_prepend(char *pending, size_t sz, const char *rest)
+{
+        char tmp[PATH_MAX];
+        int n;
+
+        if (!*pending)
+                n = snprintf(tmp, sizeof(tmp), "%s", rest);
+        else
+                n = snprintf(tmp, sizeof(tmp), "%s/%s", rest, pending);
+        if (n < 0 || (size_t) n >= sizeof(tmp) || (size_t) n >= sz)
+                return -ENAMETOOLONG;
+        memcpy(pending, tmp, (size_t) n + 1);
+        return 0;
+}
+
+static int next_component(char *pending, char *comp, size_t compsz)
+{
+        char *p = pending, *slash;
+        size_t n;
+
+        while (*p == '/')
+                p++;
+        slash = strchr(p, '/');
+        n = slash ? (size_t) (slash - p) : strlen(p);
+        if (n >= compsz)
+                return -ENAMETOOLONG;
+        memcpy(comp, p, n);
+        comp[n] = '\0';
+        memmove(pending, p + n, strlen(p + n) + 1);
+        return 0;
+}
+
+static int step(const struct sysroot *sr, char *out, size_t outsz, char *pending, const char *comp,
+                unsigned *links)
+{
+        char cand[PATH_MAX], target[PATH_MAX];
+        ssize_t n;
+
+        if (!strcmp(comp, ".") || !*comp)
+                return 0;
+        if (!strcmp(comp, "..")) {
+                path_pop(out);          /* ".." at the root stays at the root */
+                return 0;
+        }
+        if (path_join(cand, sizeof(cand), out, comp) < 0)
+                return -ENAMETOOLONG;
+        n = readlinkat(sr->dirfd, cand, target, sizeof(target) - 1);
+        if (n < 0) {
+                if (errno != EINVAL && errno != ENOENT)
+                        return negative_errno();
+                /* Not a link (or not there yet): keep the component. */
+                return strcpy_bounded(out, outsz, cand) < 0 ? -ENAMETOOLONG : 0;
+        }
+        if (++*links > MAX_LINKS)
+                return -ELOOP;
+        target[n] = '\0';
+        if (target[0] == '/')
+                out[0] = '\0';          /* absolute links restart at the root */
+        return pending_prepend(pending, PATH_MAX, target);
+}
+
+int sysroot_resolve(const struct sysroot *sr, const char *rel, char *out, size_t outsz)
+{
+        char pending[PATH_MAX], comp[NAME_MAX + 1], res[PATH_MAX] = "";
+        unsigned links = 0;
+        int r;
+
+        if (strcpy_bounded(pending, sizeof(pending), rel) < 0)
+                return -ENAMETOOLONG;
+        while (*pending) {
+                r = next_component(pending, comp, sizeof(comp));
+                if (r < 0)
+                        return r;
+                r = step(sr, res, sizeof(res), pending, comp, &links);
+                if (r < 0)
+                        return r;
+        }
+        return strcpy_bounded(out, outsz, res) < 0 ? -ENAMETOOLONG : 0;
+}
+
+int sysroot_open_file(const struct sysroot *sr, const char *rel, int flags)
+{
+        char real[PATH_MAX];
+        int r, fd;
+
+        r = sysroot_resolve(sr, rel, real, sizeof(real));
+        if (r < 0)
+                return r;
+        if (!*real)
+                return -EISDIR;
+        fd = openat(sr->dirfd, real, flags | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+        return fd < 0 ? negative_errno() : fd;
+}
+
+int sysroot_read_file(const struct sysroot *sr, const char *rel, size_t max, char **ret, size_t *ret_len)
+{
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_(buf_done) struct buf b = BUF_INIT(max);
+        char chunk[4096];
+        ssize_t n;
+        int r;
+
+        fd = sysroot_open_file(sr, rel, O_RDONLY);
+        if (fd < 0)
+                return fd;
+        for (;;) {
+                n = read(fd, chunk, sizeof(chunk));
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n < 0)
+                        return negative_errno();
+                if (n == 0)
+                        break;
+                r = buf_append(&b, chunk, (size_t) n);
+                if (r < 0)
+                        return r;
+        }
+        if (!b.data && (r = buf_append(&b, "", 0)) < 0)
+                return r;
+        *ret_len = b.len;
+        *ret = buf_steal(&b);
+        return 0;
+}
+
+int sysroot_read_attr(const struct sysroot *sr, const char *rel, char *buf, size_t bufsz)
+{
+        _cleanup_free_ char *data = NULL;
+        size_t len;
+        int r;
+
+        r = sysroot_read_file(sr, rel, bufsz - 1, &data, &len);
+        if (r < 0)
+                return r;
+        return strcpy_bounded(buf, bufsz, strstrip(data));
+}

@@ -1,0 +1,52 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/* The only module that touches OpenSSL. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+struct trust_store;
+
+/* Loads a PEM bundle: self-signed certificates become trust anchors, the
+ * others untrusted intermediates that may help build a chain.
+ * -EBADMSG if the bundle holds no certificate or no anchor. */
+int trust_store_from_pem(const char *pem, size_t len, struct trust_store **ret);
+struct trust_store *trust_store_free(struct trust_store *t);
+unsigned trust_store_anchor_count(const struct trust_store *t);
+
+void sha256(const void *p, size_t n, uint8_t out[32]);
+void hex_encode(const uint8_t *p, size_t n, char *out); /* out: 2n+1 bytes */
+
+/* Standard base64, whitespace ignored. Returns newly allocated bytes. */
+int base64_decode(const char *in, size_t len, uint8_t **ret, size_t *ret_len);
+
+enum pkcs7_verdict {
+        PKCS7_VERIFIED,
+        PKCS7_MALFORMED,
+        PKCS7_BAD_SIGNATURE,
+        PKCS7_SIGNER_NAME_MISMATCH,
+        PKCS7_UNTRUSTED_CHAIN,
+};
+
+struct pkcs7_result {
+        enum pkcs7_verdict verdict;
+        char error[160];
+        char subject[256];
+        char issuer[256];
+        char matched_dns[256];
+        uint8_t *content;       /* owned; NUL-terminated */
+        size_t content_len;
+};
+
+/* Verifies a DER PKCS#7 SignedData with embedded content: exactly one signer
+ * whose signature verifies; a SAN dNSName equal to one of `domains` or a
+ * subdomain of it; a chain to an anchor of `trust` with purpose "any" at time
+ * `at` (0 = now). Returns 0 when a verdict was reached (see ret->verdict),
+ * negative errno on internal failure. Content is returned whenever the
+ * signature verified, even if a later step failed. */
+int pkcs7_verify_signed(const uint8_t *der, size_t len, const struct trust_store *trust,
+                        const char *const *domains, time_t at, struct pkcs7_result *ret);
+void pkcs7_result_done(struct pkcs7_result *r);

@@ -1,0 +1,111 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "strparse.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <string.h>
+
+int parse_u64(const char *s, uint64_t *ret)
+{
+        uint64_t v = 0;
+        const char *p = s;
+
+        if (!s || !isdigit((unsigned char) *p))
+                return -EINVAL;
+        for (; isdigit((unsigned char) *p); p++) {
+                unsigned d = (unsigned) (*p - '0');
+
+                if (v > (UINT64_MAX - d) / 10)
+                        return -ERANGE;
+                v = v * 10 + d;
+        }
+        while (*p == '\n' || *p == ' ' || *p == '\t')
+                p++;
+        if (*p)
+                return -EINVAL;
+        *ret = v;
+        return 0;
+}
+
+int parse_u32(const char *s, uint32_t *ret)
+{
+        uint64_t v;
+        int r = parse_u64(s, &v);
+
+        if (r < 0)
+                return r;
+        if (v > UINT32_MAX)
+                return -ERANGE;
+        *ret = (uint32_t) v;
+        return 0;
+}
+
+int parse_devnum(const char *s, unsigned *ret_major, unsigned *ret_minor)
+{
+        char tmp[32];
+        char *colon;
+        uint32_t maj, min;
+        int r;
+
+        r = strcpy_bounded(tmp, sizeof(tmp), s);
+        if (r < 0)
+                return r;
+        colon = strchr(tmp, ':');
+        if (!colon)
+                return -EINVAL;
+        *colon = '\0';
+        r = parse_u32(tmp, &maj);
+        if (r < 0)
+                return r;
+        r = parse_u32(colon + 1, &min);
+        if (r < 0)
+                return r;
+        *ret_major = maj;
+        *ret_minor = min;
+        return 0;
+}
+
+int strcpy_bounded(char *dst, size_t dstsz, const char *src)
+{
+        size_t n = strlen(src);
+
+        if (n >= dstsz)
+                return -E2BIG;
+        memcpy(dst, src, n + 1);
+        return 0;
+}
+
+char *strstrip(char *s)
+{
+        size_t n;
+
+        while (isspace((unsigned char) *s))
+                s++;
+        n = strlen(s);
+        while (n > 0 && isspace((unsigned char) s[n - 1]))
+                s[--n] = '\0';
+        return s;
+}
+
+bool str_is_guid(const char *s)
+{
+        static const int dash_at[] = { 8, 13, 18, 23 };
+        size_t i, d = 0;
+
+        if (strlen(s) != 36)
+                return false;
+        for (i = 0; i < 36; i++) {
+                if (d < 4 && (int) i == dash_at[d]) {
+                        if (s[i] != '-')
+                                return false;
+                        d++;
+                } else if (!isxdigit((unsigned char) s[i]))
+                        return false;
+        }
+        return true;
+}
+
+bool startswith(const char *s, const char *prefix)
+{
+        return strncmp(s, prefix, strlen(prefix)) == 0;
+}

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+/* Decimal only: no sign, no leading/trailing junk, no empty string. Trailing
+ * whitespace (a sysfs newline) is allowed. -EINVAL on junk, -ERANGE on
+ * overflow. */
+int parse_u64(const char *s, uint64_t *ret);
+int parse_u32(const char *s, uint32_t *ret);
+/* "MAJ:MIN" as in sysfs "dev" files and mountinfo. */
+int parse_devnum(const char *s, unsigned *ret_major, unsigned *ret_minor);
+/* Copies at most dstsz-1 bytes; -E2BIG (dst untouched) if src does not fit. */
+int strcpy_bounded(char *dst, size_t dstsz, const char *src);
+/* Removes leading and trailing ASCII whitespace in place. */
+char *strstrip(char *s);
+bool str_is_guid(const char *s);
+bool startswith(const char *s, const char *prefix);
