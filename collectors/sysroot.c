@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "buf.h"
+#include "fileio.h"
 #include "macro.h"
 #include "strparse.h"
 
@@ -151,32 +151,11 @@ int sysroot_open_file(const struct sysroot *sr, const char *rel, int flags)
 
 int sysroot_read_file(const struct sysroot *sr, const char *rel, size_t max, char **ret, size_t *ret_len)
 {
-        _cleanup_close_ int fd = -EBADF;
-        _cleanup_(buf_done) struct buf b = BUF_INIT(max);
-        char chunk[4096];
-        ssize_t n;
-        int r;
+        _cleanup_close_ int fd = sysroot_open_file(sr, rel, O_RDONLY);
 
-        fd = sysroot_open_file(sr, rel, O_RDONLY);
         if (fd < 0)
                 return fd;
-        for (;;) {
-                n = read(fd, chunk, sizeof(chunk));
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return negative_errno();
-                if (n == 0)
-                        break;
-                r = buf_append(&b, chunk, (size_t) n);
-                if (r < 0)
-                        return r;
-        }
-        if (!b.data && (r = buf_append(&b, "", 0)) < 0)
-                return r;
-        *ret_len = b.len;
-        *ret = buf_steal(&b);
-        return 0;
+        return read_fd_bounded(fd, max, ret, ret_len);
 }
 
 int sysroot_read_attr(const struct sysroot *sr, const char *rel, char *buf, size_t bufsz)

@@ -1,0 +1,15 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/* Exit codes, documented in README.md. */
+enum {
+        EXIT_COMPLIANT = 0,
+        EXIT_NONCOMPLIANT = 1,
+        EXIT_UNKNOWN = 2,
+        EXIT_USAGE = 64,        /* EX_USAGE: bad command line */
+        EXIT_SOFTWARE = 70,     /* EX_SOFTWARE: internal error, e.g. out of memory */
+        EXIT_CONFIG = 78,       /* EX_CONFIG: unusable configuration (trust file, host root) */
+};
+
+int cmd_check(int argc, char **argv);
+void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

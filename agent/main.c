@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <curl/curl.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static void usage(FILE *out)
+{
+        fputs("Usage: hostenc COMMAND [OPTIONS]\n"
+              "Proves, from inside an AKS node, whether its VM has Azure encryption at host\n"
+              "and whether its temp and cache disks match what Azure says.\n\n"
+              "Commands:\n"
+              "  check       collect, evaluate and print one report (exit 0/1/2)\n\n"
+              "Options:\n"
+              "  -h, --help     this text ('hostenc check --help' for the command)\n"
+              "  --version      print the version\n", out);
+}
+
+int main(int argc, char **argv)
+{
+        int r;
+
+        if (argc < 2) {
+                usage(stderr);
+                return EXIT_USAGE;
+        }
+        if (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") || !strcmp(argv[1], "help")) {
+                usage(stdout);
+                return 0;
+        }
+        if (!strcmp(argv[1], "--version")) {
+                puts("hostenc " HOSTENC_VERSION);
+                return 0;
+        }
+        if (strcmp(argv[1], "check") != 0) {
+                log_error("unknown command \"%s\" (try --help)", argv[1]);
+                return EXIT_USAGE;
+        }
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+                log_error("libcurl initialisation failed");
+                return EXIT_SOFTWARE;
+        }
+        r = cmd_check(argc - 1, argv + 1);
+        curl_global_cleanup();
+        return r;
+}

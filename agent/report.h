@@ -1,0 +1,21 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <time.h>
+
+#include "facts.h"
+#include "policy.h"
+
+#define REPORT_SCHEMA "https://hostenc.dev/report/v1"
+
+/* The JSON report documented in README.md. Returns newly allocated,
+ * NUL-terminated text (free()), or NULL when out of memory. */
+char *report_to_json(const struct node_facts *f, const struct report *r, time_t observed_at);
+
+/* One line per check, then the verdict. Colour only when asked. */
+void report_print_text(FILE *out, const struct node_facts *f, const struct report *r, bool color);
+
+/* RFC 3339 UTC, e.g. 2026-11-27T19:30:40Z. */
+void format_rfc3339(time_t t, char out[32]);
