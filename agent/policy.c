@@ -58,11 +58,18 @@ bool check_imds_unusable(const struct node_facts *f, struct check_result *c)
 
 bool check_host_unusable(const struct node_facts *f, struct check_result *c)
 {
-        if (f->host.state == HOST_OK)
-                return false;
-        check_set(c, CHECK_UNKNOWN, "BlockDevicesUnreadable", "%s",
-                  f->host.error[0] ? f->host.error : "block devices were not collected");
-        return true;
+        if (f->host.state != HOST_OK) {
+                check_set(c, CHECK_UNKNOWN, "BlockDevicesUnreadable", "%s",
+                          f->host.error[0] ? f->host.error : "block devices were not collected");
+                return true;
+        }
+        /* A running node always has an OS disk: an empty list means we
+         * are not looking at the host's sysfs. */
+        if (f->host.n_disks == 0) {
+                check_set(c, CHECK_UNKNOWN, "NoDisksFound", "sys/block lists no physical disk");
+                return true;
+        }
+        return false;
 }
 
 enum verdict policy_verdict(const struct check_result *checks, unsigned n)

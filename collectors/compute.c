@@ -175,6 +175,6 @@ int imds_compute_parse(const char *json, size_t len, struct imds_compute *ret, c
                 snprintf(err, errsz, "compute.vmId is missing or empty");
                 return -EBADMSG;
         }
-        *ret = *c;
+        memcpy(ret, c, sizeof(*c));
         return 0;
 }

@@ -16,7 +16,7 @@
 /* An IMDS string value as received: absent, or present with its text. */
 struct imds_str {
         bool present;
-        char value[128];
+        char value[512];        /* resourceId of a scale-set instance runs to ~250 */
 };
 
 struct imds_disk {

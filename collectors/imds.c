@@ -210,21 +210,21 @@ int imds_get(struct imds_client *c, const char *path, const char *extra_query,
 
 void imds_collect_compute(struct imds_client *c, struct imds_facts *ret)
 {
-        struct imds_facts f = { .state = IMDS_OK };
         _cleanup_(buf_done) struct buf body = { 0 };
         int k;
 
-        (void) strcpy_bounded(f.api_version, sizeof(f.api_version), c->api_version);
+        /* The facts are large (every data disk); fill the caller's copy. */
+        memset(ret, 0, sizeof(*ret));
+        ret->state = IMDS_OK;
+        (void) strcpy_bounded(ret->api_version, sizeof(ret->api_version), c->api_version);
         k = imds_get(c, "/metadata/instance/compute", NULL, IMDS_COMPUTE_MAX_BODY, &body,
-                     f.error, sizeof(f.error));
+                     ret->error, sizeof(ret->error));
         if (k < 0) {
-                f.state = k == -E2BIG ? IMDS_OVERSIZED : IMDS_UNAVAILABLE;
-                *ret = f;
+                ret->state = k == -E2BIG ? IMDS_OVERSIZED : IMDS_UNAVAILABLE;
                 return;
         }
-        sha256(body.data, body.len, f.compute_sha256);
-        k = imds_compute_parse(body.data, body.len, &f.compute, f.error, sizeof(f.error));
+        sha256(body.data, body.len, ret->compute_sha256);
+        k = imds_compute_parse(body.data, body.len, &ret->compute, ret->error, sizeof(ret->error));
         if (k < 0)
-                f.state = k == -E2BIG ? IMDS_OVERSIZED : IMDS_MALFORMED;
-        *ret = f;
+                ret->state = k == -E2BIG ? IMDS_OVERSIZED : IMDS_MALFORMED;
 }

@@ -1,0 +1,21 @@
+#!/bin/sh
+# Installs hostenc's build and test dependencies from Debian 12 packages.
+# Does nothing when they are all present already.
+set -eu
+packages="gcc meson ninja-build pkg-config python3
+libcurl4-openssl-dev libcjson-dev libblkid-dev libssl-dev
+libcmocka-dev libmicrohttpd-dev
+e2fsprogs dosfstools ntfs-3g openssl"
+missing=
+for p in $packages; do
+        dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+[ -z "$missing" ] && exit 0
+if [ "$(id -u)" -ne 0 ]; then
+        echo "install-deps: missing packages:$missing (run as root, or install them)" >&2
+        exit 1
+fi
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -qq --no-install-recommends $missing >/dev/null

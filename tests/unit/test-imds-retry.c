@@ -1,0 +1,199 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The IMDS client's retry schedule, through the transport and clock seams:
+ * a scripted transport and a virtual clock, so no test waits for real. */
+#include "testutil.h"
+
+#include <errno.h>
+
+#include "imds.h"
+
+struct script {
+        long status[32];        /* 0 = transport error `err` */
+        int err;
+        unsigned n, next;
+        size_t body_len;
+        uint64_t sent_at[64];
+        unsigned sent;
+        char last_url[512];
+        const char *const *last_headers;
+};
+
+struct vclock {
+        uint64_t now;
+        struct script *s;
+};
+
+static struct vclock vc;
+
+static uint64_t v_now(void *u)
+{
+        return vc.now;
+}
+
+static void v_sleep(void *u, uint64_t ms)
+{
+        vc.now += ms;
+}
+
+static uint32_t v_random(void *u)
+{
+        return 0x9e3779b9u;
+}
+
+static const struct imds_clock vclock_ops = { v_now, v_sleep, v_random, NULL };
+
+static int fake_get(void *userdata, const struct http_request *req, struct http_response *resp)
+{
+        struct script *s = userdata;
+        long st = s->status[s->next < s->n ? s->next : s->n - 1];
+
+        s->next++;
+        s->sent_at[s->sent++ % 64] = vc.now;
+        snprintf(s->last_url, sizeof(s->last_url), "%s", req->url);
+        s->last_headers = req->headers;
+        vc.now += 5;    /* every answer takes a little time */
+        if (st == 0)
+                return s->err;
+        if (s->body_len > req->max_body)
+                return -E2BIG;
+        *resp = (struct http_response){ .status = st, .retry_after_s = -1, .body = BUF_INIT(req->max_body) };
+        assert_int_equal(buf_append(&resp->body, "{\"vmId\":\"x\"}", 12), 0);
+        return 0;
+}
+
+static int run(struct script *s, uint64_t deadline_ms, struct buf *body, char *err, struct imds_client *c)
+{
+        struct http_transport t = { fake_get, s };
+
+        vc = (struct vclock){ .now = 1000, .s = s };
+        assert_int_equal(imds_client_init(c, &t, &vclock_ops, "http://127.0.0.1:1/", "2023-07-01", deadline_ms), 0);
+        return imds_get(c, "/metadata/instance/compute", NULL, 1024, body, err, 256);
+}
+
+static void test_429_twice_then_200(void **state)
+{
+        struct script s = { .status = { 429, 429, 200 }, .n = 3 };
+        struct buf body = { 0 };
+        struct imds_client c;
+        char err[256] = "";
+
+        assert_int_equal(run(&s, 70000, &body, err, &c), 0);
+        assert_int_equal(s.sent, 3);
+        assert_string_equal(body.data, "{\"vmId\":\"x\"}");
+        assert_string_equal(s.last_url, "http://127.0.0.1:1/metadata/instance/compute?api-version=2023-07-01");
+        assert_string_equal(s.last_headers[0], "Metadata: true");
+        assert_null(s.last_headers[1]);
+        /* Backoff grows: the second gap is at least as long as the first. */
+        assert_true(s.sent_at[1] - s.sent_at[0] >= 500);
+        assert_true(s.sent_at[2] - s.sent_at[1] >= s.sent_at[1] - s.sent_at[0]);
+        buf_done(&body);
+}
+
+static void test_500_forever_stops_within_deadline(void **state)
+{
+        struct script s = { .status = { 500 }, .n = 1 };
+        struct buf body = { 0 };
+        struct imds_client c;
+        char err[256] = "";
+
+        assert_int_equal(run(&s, 3000, &body, err, &c), -ETIMEDOUT);
+        assert_true(vc.now - 1000 <= 3000);
+        assert_true(s.sent >= 3);
+        assert_non_null(strstr(err, "HTTP 500 after"));
+}
+
+static void test_never_more_than_5_per_second(void **state)
+{
+        struct script s = { .status = { 503 }, .n = 1 };
+        struct buf body = { 0 };
+        struct imds_client c;
+        char err[256];
+
+        /* A short deadline scales the backoff down to 50-100 ms; the rate
+         * limit must still space requests 200 ms apart. */
+        assert_int_equal(run(&s, 1600, &body, err, &c), -ETIMEDOUT);
+        assert_true(s.sent >= 4);
+        for (unsigned i = 1; i < s.sent && i < 64; i++)
+                assert_true(s.sent_at[i] - s.sent_at[i - 1] >= IMDS_MIN_INTERVAL_MS);
+        for (unsigned i = 5; i < s.sent && i < 64; i++)
+                assert_true(s.sent_at[i] - s.sent_at[i - 5] >= 1000);
+}
+
+static void test_no_retry_on_400_or_redirect(void **state)
+{
+        struct script s400 = { .status = { 400 }, .n = 1 }, s302 = { .status = { 302 }, .n = 1 };
+        struct buf body = { 0 };
+        struct imds_client c;
+        char err[256];
+
+        assert_int_equal(run(&s400, 70000, &body, err, &c), -EPROTO);
+        assert_int_equal(s400.sent, 1);
+        assert_int_equal(run(&s302, 70000, &body, err, &c), -EPROTO);
+        assert_int_equal(s302.sent, 1);
+        assert_non_null(strstr(err, "redirect refused"));
+}
+
+static void test_oversized_is_not_retried(void **state)
+{
+        struct script s = { .status = { 200 }, .n = 1, .body_len = 2048 };
+        struct buf body = { 0 };
+        struct imds_client c;
+        char err[256];
+
+        assert_int_equal(run(&s, 70000, &body, err, &c), -E2BIG);
+        assert_int_equal(s.sent, 1);
+        assert_non_null(strstr(err, "larger than 1024 bytes"));
+}
+
+static void test_connection_errors_are_retried(void **state)
+{
+        struct script s = { .status = { 0, 0, 200 }, .n = 3, .err = -ECONNREFUSED };
+        struct buf body = { 0 };
+        struct imds_client c;
+        char err[256];
+
+        assert_int_equal(run(&s, 70000, &body, err, &c), 0);
+        assert_int_equal(s.sent, 3);
+        buf_done(&body);
+}
+
+static void test_backoff_bounds(void **state)
+{
+        for (unsigned a = 0; a < 40; a++) {
+                uint64_t lo = imds_backoff_ms(70000, a, 0), hi = imds_backoff_ms(70000, a, UINT32_MAX);
+
+                assert_true(lo <= hi);
+                assert_true(hi <= 30000);
+                assert_true(lo >= 500);
+        }
+        assert_true(imds_backoff_ms(1600, 0, 0) >= 50);
+        assert_true(imds_backoff_ms(1600, 0, UINT32_MAX) <= 100);
+}
+
+static void test_client_validation(void **state)
+{
+        struct imds_client c;
+        struct http_transport t = { fake_get, NULL };
+
+        assert_int_equal(imds_client_init(&c, &t, &vclock_ops, "ftp://x", "2023-07-01", 1000), -EINVAL);
+        assert_int_equal(imds_client_init(&c, &t, &vclock_ops, "http://x?a=b", "2023-07-01", 1000), -EINVAL);
+        assert_int_equal(imds_client_init(&c, &t, &vclock_ops, "http://x", "2021-11-01", 1000), -EINVAL);
+        assert_int_equal(imds_client_init(&c, &t, &vclock_ops, "http://x", "2023-7-1", 1000), -EINVAL);
+        assert_int_equal(imds_client_init(&c, &t, &vclock_ops, "http://x", "2021-12-13", 1000), 0);
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_429_twice_then_200),
+                cmocka_unit_test(test_500_forever_stops_within_deadline),
+                cmocka_unit_test(test_never_more_than_5_per_second),
+                cmocka_unit_test(test_no_retry_on_400_or_redirect),
+                cmocka_unit_test(test_oversized_is_not_retried),
+                cmocka_unit_test(test_connection_errors_are_retried),
+                cmocka_unit_test(test_backoff_bounds),
+                cmocka_unit_test(test_client_validation),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,363 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Every check and its reasons, from synthetic facts. Each test changes one
+ * fact of a compliant baseline and asserts what that fact must do. */
+#include "testutil.h"
+
+#include <errno.h>
+
+#include "policy.h"
+
+#define GIB (UINT64_C(1) << 30)
+#define NOW 1800000000
+
+static struct node_facts *f;
+static struct report rep;
+
+static void str(struct imds_str *s, const char *v)
+{
+        s->present = true;
+        snprintf(s->value, sizeof(s->value), "%s", v);
+}
+
+static struct disk_facts *disk(const char *name, enum disk_role role, int lun, uint64_t gib)
+{
+        struct disk_facts *d = &f->host.disks[f->host.n_disks++];
+
+        memset(d, 0, sizeof(*d));
+        snprintf(d->name, sizeof(d->name), "%s", name);
+        snprintf(d->address, sizeof(d->address), "vmbus:test/%s", name);
+        d->role = role;
+        d->lun = lun;
+        d->size_bytes = gib * GIB;
+        return d;
+}
+
+/* Standard_DS2_v2-like node: EAH on, OS + 14 GiB temp + data LUN 0 (32 GiB). */
+static int setup(void **state)
+{
+        struct imds_compute *m;
+
+        f = calloc(1, sizeof(*f));
+        m = &f->imds.compute;
+        f->imds.state = IMDS_OK;
+        strcpy(f->imds.api_version, "2023-07-01");
+        str(&m->vm_id, "11111111-2222-3333-4444-555555555555");
+        str(&m->vm_size, "Standard_DS2_v2");
+        str(&m->encryption_at_host, "true");
+        str(&m->diff_disk_option, "");
+        str(&m->resource_disk_size, "14336");
+        str(&m->os_disk.caching, "ReadWrite");
+        str(&m->os_disk.disk_size_gb, "30");
+        str(&m->os_disk.ade_enabled, "false");
+        m->data_disks_present = true;
+        m->n_data_disks = 1;
+        str(&m->data_disks[0].lun, "0");
+        str(&m->data_disks[0].disk_size_gb, "32");
+        str(&m->data_disks[0].caching, "ReadOnly");
+        str(&m->data_disks[0].storage_account_type, "Premium_LRS");
+        str(&m->data_disks[0].is_ultra_disk, "false");
+
+        f->attested.state = ATTESTED_OK;
+        strcpy(f->attested.nonce, "abc");
+        strcpy(f->attested.nonce_requested, "abc");
+        strcpy(f->attested.vm_id, "11111111-2222-3333-4444-555555555555");
+        f->attested.expires_at = NOW + 3600;
+
+        f->host.state = HOST_OK;
+        disk("sda", ROLE_RESOURCE, -1, 14);
+        disk("sdb", ROLE_OS, -1, 30)->holds_root = true;
+        disk("sdc", ROLE_DATA, 0, 32);
+        f->host.root_resolved = true;
+        return 0;
+}
+
+static int teardown(void **state)
+{
+        free(f);
+        return 0;
+}
+
+static const struct check_result *eval(const char *id)
+{
+        struct policy_opts o = { .now = NOW, .resource_tolerance_mib = 1024 };
+
+        policy_evaluate(f, &o, &rep);
+        for (unsigned i = 0; i < rep.n_checks; i++)
+                if (!strcmp(rep.checks[i].id, id))
+                        return &rep.checks[i];
+        fail_msg("no check %s", id);
+        return NULL;
+}
+
+#define expect(id, st, rsn, v)                                      \
+        do {                                                        \
+                const struct check_result *c_ = eval(id);           \
+                assert_string_equal(check_status_to_string(c_->status), st); \
+                assert_string_equal(c_->reason, rsn);               \
+                assert_string_equal(verdict_to_string(rep.verdict), v); \
+        } while (0)
+
+static void test_baseline_compliant(void **state)
+{
+        expect("encryption-at-host", "pass", "EncryptionAtHostEnabled", "compliant");
+        assert_int_equal(rep.n_checks, POLICY_N_CHECKS);
+        for (unsigned i = 0; i < rep.n_checks; i++)
+                if (rep.checks[i].severity == SEVERITY_FAIL)
+                        assert_int_equal(rep.checks[i].status, CHECK_PASS);
+        expect("temp-disk-usage", "pass", "LocalStorageUnused", "compliant");
+        expect("local-nvme", "not-applicable", "NoLocalNvme", "compliant");
+}
+
+static void test_eah_values(void **state)
+{
+        str(&f->imds.compute.encryption_at_host, "false");
+        expect("encryption-at-host", "fail", "EncryptionAtHostDisabled", "noncompliant");
+        str(&f->imds.compute.encryption_at_host, "");
+        expect("encryption-at-host", "fail", "EncryptionAtHostDisabled", "noncompliant");
+        str(&f->imds.compute.encryption_at_host, "True");
+        expect("encryption-at-host", "fail", "EncryptionAtHostDisabled", "noncompliant");
+        f->imds.compute.encryption_at_host.present = false;
+        expect("encryption-at-host", "unknown", "EncryptionAtHostNotReported", "unknown");
+}
+
+static void test_imds_states(void **state)
+{
+        f->imds.state = IMDS_UNAVAILABLE;
+        strcpy(f->imds.error, "GET x: HTTP 500 after 9 attempts in 70.0 s");
+        expect("encryption-at-host", "unknown", "ImdsUnavailable", "unknown");
+        expect("data-disks", "unknown", "ImdsUnavailable", "unknown");
+        expect("resource-disk", "unknown", "ImdsUnavailable", "unknown");
+        expect("attested-identity", "unknown", "ImdsUnavailable", "unknown");
+        f->imds.state = IMDS_MALFORMED;
+        expect("encryption-at-host", "unknown", "ImdsMalformed", "unknown");
+        f->imds.state = IMDS_OVERSIZED;
+        expect("encryption-at-host", "unknown", "ImdsResponseTooLarge", "unknown");
+        f->imds.state = IMDS_NOT_RUN;
+        expect("ade-conflict", "unknown", "ImdsNotQueried", "unknown");
+}
+
+static void test_attested(void **state)
+{
+        static const struct { enum attested_state s; const char *st, *reason, *verdict; } cases[] = {
+                { ATTESTED_NOT_RUN, "unknown", "AttestedDocumentNotQueried", "unknown" },
+                { ATTESTED_UNAVAILABLE, "unknown", "AttestedDocumentUnavailable", "unknown" },
+                { ATTESTED_MALFORMED, "unknown", "AttestedDocumentMalformed", "unknown" },
+                { ATTESTED_BAD_SIGNATURE, "fail", "AttestedSignatureInvalid", "noncompliant" },
+                { ATTESTED_SIGNER_NOT_AZURE, "fail", "AttestedSignerNotAzure", "noncompliant" },
+                { ATTESTED_UNTRUSTED, "fail", "AttestedDocumentUntrusted", "noncompliant" },
+        };
+
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+                f->attested.state = cases[i].s;
+                expect("attested-identity", cases[i].st, cases[i].reason, cases[i].verdict);
+        }
+        f->attested.state = ATTESTED_OK;
+        strcpy(f->attested.nonce, "other");
+        expect("attested-identity", "fail", "AttestedNonceMismatch", "noncompliant");
+        strcpy(f->attested.nonce, "abc");
+        f->attested.expires_at = NOW;
+        expect("attested-identity", "unknown", "AttestedDocumentExpired", "unknown");
+        f->attested.expires_at = NOW + 1;
+        strcpy(f->attested.vm_id, "00000000-dead-beef-0000-000000000000");
+        expect("attested-identity", "fail", "AttestedVmIdMismatch", "noncompliant");
+        strcpy(f->attested.vm_id, "11111111-2222-3333-4444-555555555555");
+        expect("attested-identity", "pass", "AttestedIdentityVerified", "compliant");
+}
+
+static void test_inventory(void **state)
+{
+        struct disk_facts *d = disk("sdd", ROLE_UNKNOWN, -1, 10);
+
+        strcpy(d->vendor, "LIO-ORG");
+        expect("disk-inventory", "fail", "UnrecognisedDisk", "noncompliant");
+        assert_non_null(strstr(eval("disk-inventory")->message, "sdd"));
+        f->host.n_disks = 0;
+        expect("disk-inventory", "unknown", "NoDisksFound", "unknown");
+        expect("os-disk", "unknown", "NoDisksFound", "unknown");
+        expect("temp-disk-usage", "unknown", "NoDisksFound", "unknown");
+        f->host.state = HOST_UNREADABLE;
+        expect("disk-inventory", "unknown", "BlockDevicesUnreadable", "unknown");
+}
+
+static void test_os_disk(void **state)
+{
+        f->host.disks[1].holds_root = false;
+        f->host.disks[2].holds_root = true;
+        expect("os-disk", "fail", "RootNotOnOsDisk", "noncompliant");
+        f->host.root_resolved = false;
+        expect("os-disk", "unknown", "RootDeviceUnresolved", "unknown");
+        f->host.disks[1].role = ROLE_DATA;
+        expect("os-disk", "fail", "NoOsDisk", "noncompliant");
+        f->host.disks[1].role = ROLE_OS;
+        disk("sde", ROLE_OS, -1, 30);
+        expect("os-disk", "fail", "MultipleOsDisks", "noncompliant");
+}
+
+static void test_data_disks(void **state)
+{
+        f->host.disks[2].lun = 1;
+        expect("data-disks", "fail", "DataDiskLunMismatch", "noncompliant");
+        assert_string_equal(eval("data-disks")->message, "IMDS LUNs {0}, guest LUNs {1}");
+        f->host.disks[2].lun = 0;
+        f->host.disks[2].size_bytes = 64 * GIB;
+        expect("data-disks", "fail", "DataDiskSizeMismatch", "noncompliant");
+        f->host.disks[2].size_bytes = 32 * GIB;
+        disk("sdd", ROLE_DATA, 0, 32);
+        expect("data-disks", "fail", "DataDiskLunMismatch", "noncompliant");
+        f->host.n_disks--;
+        str(&f->imds.compute.data_disks[0].lun, "zero");
+        expect("data-disks", "unknown", "ImdsValueMalformed", "unknown");
+        f->imds.compute.data_disks_present = false;
+        expect("data-disks", "unknown", "DataDisksNotReported", "unknown");
+}
+
+static void test_resource_disk(void **state)
+{
+        struct imds_compute *m = &f->imds.compute;
+
+        f->host.disks[0].size_bytes = 20 * GIB;
+        expect("resource-disk", "fail", "ResourceDiskSizeMismatch", "noncompliant");
+        str(&m->vm_size, "Standard_B2ms");
+        expect("resource-disk", "unknown", "ResourceDiskSizeUnverified", "unknown");
+        str(&m->diff_disk_option, "Local");
+        str(&m->os_disk.caching, "ReadOnly");
+        f->host.disks[0].size_bytes = 10 * GIB;
+        expect("resource-disk", "pass", "ResourceDiskShrunkByEphemeralOs", "compliant");
+        f->host.disks[0].role = ROLE_DATA;
+        f->host.disks[0].lun = 9;
+        m->n_data_disks = 0;
+        f->host.disks[2].role = ROLE_OS;        /* keep inventory consistent; os check not under test */
+        str(&m->diff_disk_option, "");
+        expect("resource-disk", "fail", "ResourceDiskMissing", "noncompliant");
+        str(&m->diff_disk_option, "Local");
+        expect("resource-disk", "pass", "ResourceDiskConsumedByEphemeralOs", "noncompliant");
+        str(&m->resource_disk_size, "0");
+        expect("resource-disk", "pass", "NoResourceDisk", "noncompliant");
+        str(&m->resource_disk_size, "14 GiB");
+        expect("resource-disk", "unknown", "ImdsValueMalformed", "noncompliant");
+        m->resource_disk_size.present = false;
+        expect("resource-disk", "unknown", "ResourceDiskNotReported", "noncompliant");
+}
+
+static void test_resource_disk_unexpected(void **state)
+{
+        str(&f->imds.compute.resource_disk_size, "0");
+        expect("resource-disk", "fail", "UnexpectedResourceDisk", "noncompliant");
+        disk("sdd", ROLE_RESOURCE, -1, 14);
+        expect("resource-disk", "fail", "MultipleResourceDisks", "noncompliant");
+}
+
+static void test_resource_within_tolerance(void **state)
+{
+        /* Trusted Launch keeps 1 GiB of local storage for VM guest state. */
+        f->host.disks[0].size_bytes = 13 * GIB;
+        expect("resource-disk", "pass", "ResourceDiskMatches", "compliant");
+        f->host.disks[0].size_bytes = 13 * GIB - 1;
+        expect("resource-disk", "fail", "ResourceDiskSizeMismatch", "noncompliant");
+}
+
+static void test_ade(void **state)
+{
+        str(&f->imds.compute.os_disk.ade_enabled, "true");
+        expect("ade-conflict", "fail", "AzureDiskEncryptionEnabled", "noncompliant");
+        str(&f->imds.compute.os_disk.ade_enabled, "false");
+        str(&f->imds.compute.data_disks[0].ade_enabled, "true");
+        expect("ade-conflict", "fail", "AzureDiskEncryptionEnabled", "noncompliant");
+        f->imds.compute.data_disks[0].ade_enabled.present = false;
+        f->host.disks[2].n_parts = 1;
+        strcpy(f->host.disks[2].parts[0].name, "sdc1");
+        strcpy(f->host.disks[2].parts[0].fs.label, "BEK VOLUME");
+        expect("ade-conflict", "fail", "BekVolumePresent", "noncompliant");
+        /* The BEK volume counts even when IMDS cannot be reached. */
+        f->imds.state = IMDS_UNAVAILABLE;
+        expect("ade-conflict", "fail", "BekVolumePresent", "noncompliant");
+        f->imds.state = IMDS_OK;
+        f->host.disks[2].n_parts = 0;
+        f->imds.compute.os_disk.ade_enabled.present = false;
+        expect("ade-conflict", "unknown", "AdeStatusNotReported", "unknown");
+}
+
+static void test_cache_settings_warn_only(void **state)
+{
+        str(&f->imds.compute.diff_disk_option, "Local");
+        str(&f->imds.compute.resource_disk_size, "14336");
+        expect("cache-settings", "fail", "EphemeralOsCachingNotReadOnly", "compliant");
+        str(&f->imds.compute.diff_disk_option, "");
+        str(&f->imds.compute.data_disks[0].storage_account_type, "PremiumV2_LRS");
+        expect("cache-settings", "fail", "UncachedDiskHasCaching", "compliant");
+        str(&f->imds.compute.data_disks[0].caching, "None");
+        expect("cache-settings", "pass", "CachingConsistent", "compliant");
+        str(&f->imds.compute.os_disk.caching, "WriteBack");
+        expect("cache-settings", "fail", "CachingValueInvalid", "compliant");
+}
+
+static void test_local_nvme(void **state)
+{
+        struct imds_compute *m = &f->imds.compute;
+
+        str(&m->vm_size, "Standard_D4ds_v6");
+        str(&m->resource_disk_size, "0");
+        f->host.disks[0].role = ROLE_LOCAL_NVME;
+        f->host.disks[0].size_bytes = 220 * GIB;
+        expect("local-nvme", "pass", "LocalNvmePlausible", "compliant");
+        expect("resource-disk", "pass", "NoResourceDisk", "compliant");
+        f->host.disks[0].size_bytes = 110 * GIB;
+        expect("local-nvme", "fail", "LocalNvmeSizeMismatch", "compliant");
+        f->host.disks[0].role = ROLE_DATA;
+        f->host.disks[0].lun = 5;
+        expect("local-nvme", "fail", "LocalNvmeCountMismatch", "noncompliant");
+        str(&m->diff_disk_option, "Local");
+        expect("local-nvme", "pass", "LocalNvmePlausible", "noncompliant");
+        str(&m->vm_size, "Standard_L8s_v3");
+        f->host.disks[0].role = ROLE_LOCAL_NVME;
+        expect("local-nvme", "unknown", "LocalNvmeSizeUnknown", "compliant");
+}
+
+static void test_temp_usage(void **state)
+{
+        struct disk_facts *d = &f->host.disks[0];
+
+        d->n_parts = 1;
+        strcpy(d->parts[0].name, "sda1");
+        strcpy(d->parts[0].fs.type, "ext4");
+        d->n_mounts = 1;
+        strcpy(d->mounts[0], "/mnt");
+        expect("temp-disk-usage", "pass", "LocalStorageInUse", "compliant");
+        assert_non_null(strstr(eval("temp-disk-usage")->message, "sda1=ext4 mounted at /mnt"));
+        d->role = ROLE_DATA;
+        d->lun = 3;
+        expect("temp-disk-usage", "not-applicable", "NoLocalStorage", "noncompliant");
+}
+
+static void test_verdict_rule(void **state)
+{
+        struct check_result c[3] = {
+                { .severity = SEVERITY_FAIL, .status = CHECK_PASS },
+                { .severity = SEVERITY_WARN, .status = CHECK_FAIL },
+                { .severity = SEVERITY_FAIL, .status = CHECK_NOT_APPLICABLE },
+        };
+
+        assert_int_equal(policy_verdict(c, 3), VERDICT_COMPLIANT);
+        c[2].status = CHECK_UNKNOWN;
+        assert_int_equal(policy_verdict(c, 3), VERDICT_UNKNOWN);
+        c[0].status = CHECK_FAIL;
+        assert_int_equal(policy_verdict(c, 3), VERDICT_NONCOMPLIANT);
+        c[0].status = (enum check_status) 42;   /* never set: fails closed */
+        c[2].status = CHECK_PASS;
+        assert_int_equal(policy_verdict(c, 3), VERDICT_UNKNOWN);
+}
+
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                T(test_baseline_compliant), T(test_eah_values), T(test_imds_states),
+                T(test_attested), T(test_inventory), T(test_os_disk), T(test_data_disks),
+                T(test_resource_disk), T(test_resource_disk_unexpected),
+                T(test_resource_within_tolerance), T(test_ade), T(test_cache_settings_warn_only),
+                T(test_local_nvme), T(test_temp_usage), T(test_verdict_rule),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,95 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include "testutil.h"
+
+#include <errno.h>
+
+#include "buf.h"
+#include "crypto.h"
+#include "strparse.h"
+
+static void test_parse_u64(void **state)
+{
+        uint64_t v;
+
+        assert_int_equal(parse_u64("0", &v), 0);
+        assert_int_equal(v, 0);
+        assert_int_equal(parse_u64("268435456\n", &v), 0);
+        assert_int_equal(v, 268435456);
+        assert_int_equal(parse_u64("18446744073709551615", &v), 0);
+        assert_true(v == UINT64_MAX);
+        assert_int_equal(parse_u64("18446744073709551616", &v), -ERANGE);
+        assert_int_equal(parse_u64("", &v), -EINVAL);
+        assert_int_equal(parse_u64("-1", &v), -EINVAL);
+        assert_int_equal(parse_u64("+1", &v), -EINVAL);
+        assert_int_equal(parse_u64(" 1", &v), -EINVAL);
+        assert_int_equal(parse_u64("1x", &v), -EINVAL);
+        assert_int_equal(parse_u64("1 2", &v), -EINVAL);
+        assert_int_equal(parse_u64("0x10", &v), -EINVAL);
+}
+
+static void test_devnum_and_guid(void **state)
+{
+        unsigned maj, min;
+
+        assert_int_equal(parse_devnum("259:3\n", &maj, &min), 0);
+        assert_int_equal(maj, 259);
+        assert_int_equal(min, 3);
+        assert_int_equal(parse_devnum("8", &maj, &min), -EINVAL);
+        assert_int_equal(parse_devnum("8:", &maj, &min), -EINVAL);
+        assert_int_equal(parse_devnum(":1", &maj, &min), -EINVAL);
+        assert_int_equal(parse_devnum("4294967296:1", &maj, &min), -ERANGE);
+        assert_true(str_is_guid("f8b3781a-1e82-4818-a1c3-63d806ec15bb"));
+        assert_true(str_is_guid("F8B3781A-1E82-4818-A1C3-63D806EC15BB"));
+        assert_false(str_is_guid("{f8b3781a-1e82-4818-a1c3-63d806ec15bb}"));
+        assert_false(str_is_guid("f8b3781a-1e82-4818-a1c3-63d806ec15bx"));
+        assert_false(str_is_guid("f8b3781a1e824818a1c363d806ec15bb"));
+}
+
+static void test_buf_limit(void **state)
+{
+        struct buf b = BUF_INIT(8);
+
+        assert_int_equal(buf_append(&b, "12345678", 8), 0);
+        assert_int_equal(buf_append(&b, "9", 1), -E2BIG);
+        assert_int_equal(b.len, 8);
+        assert_string_equal(b.data, "12345678");
+        buf_done(&b);
+}
+
+static void test_base64(void **state)
+{
+        uint8_t *out = NULL;
+        size_t n;
+
+        assert_int_equal(base64_decode("aGVs\nbG8=", 9, &out, &n), 0);
+        assert_int_equal(n, 5);
+        assert_memory_equal(out, "hello", 5);
+        free(out);
+        assert_int_equal(base64_decode("aGVsbG8", 7, &out, &n), -EBADMSG);
+        assert_int_equal(base64_decode("aG=sbG8=", 8, &out, &n), -EBADMSG);
+        assert_int_equal(base64_decode("aGV*bG8=", 8, &out, &n), -EBADMSG);
+        assert_int_equal(base64_decode("", 0, &out, &n), -EBADMSG);
+}
+
+static void test_strcpy_bounded(void **state)
+{
+        char d[4] = "xyz";
+
+        assert_int_equal(strcpy_bounded(d, sizeof(d), "abcd"), -E2BIG);
+        assert_string_equal(d, "xyz");
+        assert_int_equal(strcpy_bounded(d, sizeof(d), "abc"), 0);
+        assert_string_equal(d, "abc");
+}
+
+int main(void)
+{
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_parse_u64),
+                cmocka_unit_test(test_devnum_and_guid),
+                cmocka_unit_test(test_buf_limit),
+                cmocka_unit_test(test_base64),
+                cmocka_unit_test(test_strcpy_bounded),
+        };
+
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
