@@ -54,41 +54,48 @@ static void path_pop(char *p)
                 p[0] = '\0';
 }
 
-/* Pushes the components of `rest` onto the front of the pending list. */
-static int pending_prepend(char *pending, size_t sz, const char *rest)
+/* The components still to resolve: buf from pos on. */
+struct pending {
+        char buf[PATH_MAX];
+        size_t pos;
+};
+
+/* Pushes the components of a link target in front of what is pending. */
+static int pending_prepend(struct pending *p, const char *rest)
 {
         char tmp[PATH_MAX];
+        const char *tail = p->buf + p->pos;
         int n;
 
-        if (!*pending)
+        if (!*tail)
                 n = snprintf(tmp, sizeof(tmp), "%s", rest);
         else
-                n = snprintf(tmp, sizeof(tmp), "%s/%s", rest, pending);
-        if (n < 0 || (size_t) n >= sizeof(tmp) || (size_t) n >= sz)
+                n = snprintf(tmp, sizeof(tmp), "%s/%s", rest, tail);
+        if (n < 0 || (size_t) n >= sizeof(tmp))
                 return -ENAMETOOLONG;
-        memcpy(pending, tmp, (size_t) n + 1);
+        memcpy(p->buf, tmp, (size_t) n + 1);
+        p->pos = 0;
         return 0;
 }
 
-static int next_component(char *pending, char *comp, size_t compsz)
+static int next_component(struct pending *p, char *comp, size_t compsz)
 {
-        char *p = pending, *slash;
+        const char *s = p->buf + p->pos;
         size_t n;
 
-        while (*p == '/')
-                p++;
-        slash = strchr(p, '/');
-        n = slash ? (size_t) (slash - p) : strlen(p);
+        while (*s == '/')
+                s++;
+        n = strcspn(s, "/");
         if (n >= compsz)
                 return -ENAMETOOLONG;
-        memcpy(comp, p, n);
+        memcpy(comp, s, n);
         comp[n] = '\0';
-        memmove(pending, p + n, strlen(p + n) + 1);
+        p->pos = (size_t) (s + n - p->buf);
         return 0;
 }
 
-static int step(const struct sysroot *sr, char *out, size_t outsz, char *pending, const char *comp,
-                unsigned *links)
+static int step(const struct sysroot *sr, char *out, size_t outsz, struct pending *pending,
+                const char *comp, unsigned *links)
 {
         char cand[PATH_MAX], target[PATH_MAX];
         ssize_t n;
@@ -113,22 +120,23 @@ static int step(const struct sysroot *sr, char *out, size_t outsz, char *pending
         target[n] = '\0';
         if (target[0] == '/')
                 out[0] = '\0';          /* absolute links restart at the root */
-        return pending_prepend(pending, PATH_MAX, target);
+        return pending_prepend(pending, target);
 }
 
 int sysroot_resolve(const struct sysroot *sr, const char *rel, char *out, size_t outsz)
 {
-        char pending[PATH_MAX], comp[NAME_MAX + 1], res[PATH_MAX] = "";
+        struct pending pending = { .pos = 0 };
+        char comp[NAME_MAX + 1], res[PATH_MAX] = "";
         unsigned links = 0;
         int r;
 
-        if (strcpy_bounded(pending, sizeof(pending), rel) < 0)
+        if (strcpy_bounded(pending.buf, sizeof(pending.buf), rel) < 0)
                 return -ENAMETOOLONG;
-        while (*pending) {
-                r = next_component(pending, comp, sizeof(comp));
+        while (pending.buf[pending.pos]) {
+                r = next_component(&pending, comp, sizeof(comp));
                 if (r < 0)
                         return r;
-                r = step(sr, res, sizeof(res), pending, comp, &links);
+                r = step(sr, res, sizeof(res), &pending, comp, &links);
                 if (r < 0)
                         return r;
         }

@@ -13,7 +13,13 @@
  *             [--scenario NAME] [--log FILE] [--bind 127.0.0.1]
  *
  * Exit status: 0 after SIGTERM/SIGINT or the 600 s safety timeout,
- * 1 on a setup failure, 2 on a usage error.
+ * 1 on a setup failure, 2 on a usage error. Signals are only handled once
+ * setup (key generation) is done; a SIGTERM before that kills the process.
+ *
+ * Request log line (--log):
+ *   <ms since start> <METHOD> <path>[?<raw query>] <status> metadata=<v|-> proxy=<Via|->
+ * The time is the request's arrival time; status 0 means the connection was
+ * dropped without an answer (only when a "slow" request is cut by shutdown).
  */
 #include <arpa/inet.h>
 #include <errno.h>
