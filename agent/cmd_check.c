@@ -7,17 +7,19 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "attested.h"
+#include "binding.h"
 #include "blockdev.h"
 #include "cli.h"
 #include "crypto.h"
+#include "evidence.h"
 #include "fileio.h"
 #include "http.h"
 #include "imds.h"
+#include "keyfile.h"
 #include "macro.h"
 #include "policy.h"
 #include "report.h"
@@ -35,6 +37,10 @@ struct check_opts {
         const char *imds_url;
         const char *api_version;
         const char *trust_file;
+        const char *attestation;
+        const char *key_file;
+        const char *node_name;
+        const char *provider_id;
         uint64_t imds_timeout_ms;
         uint64_t tolerance_mib;
         const char *domains[MAX_DOMAINS + 1];
@@ -67,6 +73,11 @@ static void usage(FILE *out)
               "  --metadata-domain NAME    signer SAN domain, repeatable (default " ATTESTED_DEFAULT_DOMAIN ")\n"
               "  --resource-tolerance-mib N  temp disk size tolerance (default 1024)\n"
               "  --output text|json        report format (default text)\n"
+              "  --attestation FILE        also write the signed DSSE envelope to FILE (atomically)\n"
+              "  --key FILE                sign with this PEM PKCS#8 P-256 key (mode 0600 or\n"
+              "                            stricter) instead of a fresh in-memory key\n"
+              "  --node-name NAME          Kubernetes node name for the evidence (default: hostname)\n"
+              "  --provider-id ID          the Node's spec.providerID, the evidence subject's uri\n"
               "  -h, --help                this text\n", out);
 }
 
@@ -88,7 +99,8 @@ static int bad_value(const char *opt, const char *value)
 
 static int parse_opts(int argc, char **argv, struct check_opts *o)
 {
-        enum { O_ROOT = 256, O_URL, O_API, O_TRUST, O_TIMEOUT, O_DOMAIN, O_TOL, O_OUTPUT };
+        enum { O_ROOT = 256, O_URL, O_API, O_TRUST, O_TIMEOUT, O_DOMAIN, O_TOL, O_OUTPUT,
+               O_ATTESTATION, O_KEY, O_NODE, O_PROVIDER };
         static const struct option longopts[] = {
                 { "host-root", required_argument, NULL, O_ROOT },
                 { "imds-url", required_argument, NULL, O_URL },
@@ -98,6 +110,10 @@ static int parse_opts(int argc, char **argv, struct check_opts *o)
                 { "metadata-domain", required_argument, NULL, O_DOMAIN },
                 { "resource-tolerance-mib", required_argument, NULL, O_TOL },
                 { "output", required_argument, NULL, O_OUTPUT },
+                { "attestation", required_argument, NULL, O_ATTESTATION },
+                { "key", required_argument, NULL, O_KEY },
+                { "node-name", required_argument, NULL, O_NODE },
+                { "provider-id", required_argument, NULL, O_PROVIDER },
                 { "help", no_argument, NULL, 'h' },
                 { 0 },
         };
@@ -109,6 +125,10 @@ static int parse_opts(int argc, char **argv, struct check_opts *o)
                 case O_URL: o->imds_url = optarg; break;
                 case O_API: o->api_version = optarg; break;
                 case O_TRUST: o->trust_file = optarg; break;
+                case O_ATTESTATION: o->attestation = optarg; break;
+                case O_KEY: o->key_file = optarg; break;
+                case O_NODE: o->node_name = optarg; break;
+                case O_PROVIDER: o->provider_id = optarg; break;
                 case O_TIMEOUT:
                         if (parse_seconds(optarg, &o->imds_timeout_ms) < 0)
                                 return bad_value("--imds-timeout", optarg);
@@ -162,16 +182,6 @@ static int load_trust(const char *file, struct trust_store **ret)
         return r;
 }
 
-static int make_nonce(char out[33])
-{
-        uint8_t raw[16];
-
-        if (getrandom(raw, sizeof(raw), 0) != sizeof(raw))
-                return negative_errno();
-        hex_encode(raw, sizeof(raw), out);
-        return 0;
-}
-
 static void report_input_errors(const struct node_facts *f)
 {
         if (f->imds.state != IMDS_OK)
@@ -185,16 +195,12 @@ static void report_input_errors(const struct node_facts *f)
 }
 
 static int collect(const struct check_opts *o, const struct sysroot *sr, const struct trust_store *trust,
-                   struct node_facts *f)
+                   const char *nonce, struct node_facts *f)
 {
         struct http_transport *http = NULL;
         struct imds_client client;
-        char nonce[33];
         int r;
 
-        r = make_nonce(nonce);
-        if (r < 0)
-                return r;
         r = http_curl_new(&http);
         if (r < 0)
                 return r;
@@ -234,33 +240,106 @@ static int exit_for(enum verdict v)
         return v == VERDICT_COMPLIANT ? EXIT_COMPLIANT : v == VERDICT_NONCOMPLIANT ? EXIT_NONCOMPLIANT : EXIT_UNKNOWN;
 }
 
-static int run(const struct check_opts *o)
+static int load_key(const struct check_opts *o, struct signing_key **ret)
 {
-        _cleanup_free_ struct node_facts *f = NULL;
-        struct trust_store *trust = NULL;
-        struct sysroot sr;
-        struct report rep;
-        time_t now;
         int r;
 
-        if (load_trust(o->trust_file, &trust) < 0)
+        if (o->key_file)
+                return keyfile_load(o->key_file, ret);
+        r = signing_key_generate(ret);
+        if (r < 0)
+                log_error("cannot generate a signing key: %s", strerror(-r));
+        return r;
+}
+
+static int write_attestation(const struct check_opts *o, const struct signing_key *key,
+                             const struct signer_info *si, const struct node_facts *f,
+                             const struct report *rep, time_t now)
+{
+        char host[256] = "", prev[65];
+        _cleanup_free_ char *env = NULL;
+        uint64_t seq = 0;
+        size_t len;
+        int r;
+
+        if (!o->node_name && gethostname(host, sizeof(host) - 1) < 0)
+                host[0] = '\0';
+        struct statement_input in = {
+                .facts = f, .report = rep, .observed_at = now,
+                .node_name = o->node_name ? o->node_name : host, .provider_id = o->provider_id,
+                .sequence = 1,
+        };
+        /* Continue this key's chain when the file holds its last envelope. */
+        if (evidence_previous(o->attestation, si->key_id, &seq, prev) == 0) {
+                in.sequence = seq + 1;
+                in.previous_sha256 = prev;
+        }
+        r = evidence_sign(key, si, &in, &env, &len);
+        if (r == -ENOENT) {
+                log_error("--attestation %s: not written: no VM identity from IMDS or the attested document",
+                          o->attestation);
+                return 0;
+        }
+        if (r == 0)
+                r = evidence_write_atomic(o->attestation, env, len);
+        if (r < 0)
+                log_error("--attestation %s: %s", o->attestation, strerror(-r));
+        return r;
+}
+
+struct check_ctx {
+        struct trust_store *trust;
+        struct signing_key *key;
+        struct signer_info si;
+        struct node_facts *facts;
+        struct sysroot sr;
+};
+
+static void check_ctx_done(struct check_ctx *c)
+{
+        trust_store_free(c->trust);
+        signing_key_free(c->key);
+        signer_info_done(&c->si);
+        free(c->facts);
+        sysroot_close(&c->sr);
+}
+
+static int setup(const struct check_opts *o, struct check_ctx *c)
+{
+        int r;
+
+        if (load_trust(o->trust_file, &c->trust) < 0 || load_key(o, &c->key) < 0)
                 return EXIT_CONFIG;
-        r = sysroot_open(o->host_root, &sr);
+        if (signer_info_init(c->key, &c->si) < 0)
+                return EXIT_SOFTWARE;
+        r = sysroot_open(o->host_root, &c->sr);
         if (r < 0) {
                 log_error("--host-root %s: %s", o->host_root, strerror(-r));
-                trust_store_free(trust);
                 return EXIT_CONFIG;
         }
-        f = calloc(1, sizeof(*f));
-        r = f ? collect(o, &sr, trust, f) : -ENOMEM;
-        sysroot_close(&sr);
-        trust_store_free(trust);
+        c->facts = calloc(1, sizeof(*c->facts));
+        return c->facts ? 0 : EXIT_SOFTWARE;
+}
+
+static int run(const struct check_opts *o)
+{
+        _cleanup_(check_ctx_done) struct check_ctx c = { .sr.dirfd = -EBADF };
+        struct policy_opts po = { .resource_tolerance_mib = o->tolerance_mib };
+        struct report rep;
+        int r;
+
+        r = setup(o, &c);
+        if (r != 0)
+                return r;
+        r = collect(o, &c.sr, c.trust, c.si.nonce, c.facts);
         if (r < 0)
                 return r == -EINVAL ? EXIT_USAGE : EXIT_SOFTWARE;
-        report_input_errors(f);
-        now = time(NULL);
-        policy_evaluate(f, &(struct policy_opts){ .now = now, .resource_tolerance_mib = o->tolerance_mib }, &rep);
-        if (emit(o, f, &rep, now) < 0 || fflush(stdout) != 0) {
+        report_input_errors(c.facts);
+        po.now = time(NULL);
+        policy_evaluate(c.facts, &po, &rep);
+        if (o->attestation && write_attestation(o, c.key, &c.si, c.facts, &rep, po.now) < 0)
+                return EXIT_SOFTWARE;
+        if (emit(o, c.facts, &rep, po.now) < 0 || fflush(stdout) != 0) {
                 log_error("stdout: %s", strerror(errno));
                 return EXIT_SOFTWARE;
         }

@@ -17,5 +17,8 @@ char *report_to_json(const struct node_facts *f, const struct report *r, time_t 
 /* One line per check, then the verdict. Colour only when asked. */
 void report_print_text(FILE *out, const struct node_facts *f, const struct report *r, bool color);
 
+/* checks[] as in the report and the statement. */
+struct cJSON *checks_to_json(const struct report *r);
+
 /* RFC 3339 UTC, e.g. 2026-11-27T19:30:40Z. */
 void format_rfc3339(time_t t, char out[32]);

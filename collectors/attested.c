@@ -188,6 +188,8 @@ void attested_collect(struct imds_client *c, const struct trust_store *trust,
                         break;
                 }
                 attested_verify_response(body.data, body.len, trust, domains, 0, &one);
+                memcpy(one.raw, body.data, body.len + 1);
+                one.raw_len = body.len;
                 f = one;
                 if (one.state != ATTESTED_OK || strcmp(one.nonce, nonce) == 0)
                         break;

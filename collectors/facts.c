@@ -1,31 +1,27 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "facts.h"
 
+/* Names as they appear in reports and evidence; indexed by the enums. */
+const char *const imds_state_names[IMDS_STATE_COUNT] = { "not-run", "ok", "unavailable", "oversized", "malformed" };
+const char *const attested_state_names[ATTESTED_STATE_COUNT] = {
+        "not-run", "verified", "unavailable", "malformed", "bad-signature", "signer-not-azure", "untrusted",
+};
+const char *const host_state_names[HOST_STATE_COUNT] = { "not-run", "ok", "unreadable" };
+const char *const disk_role_names[ROLE_COUNT] = { "unknown", "os", "resource", "data", "local-nvme", "bek" };
+const char *const disk_bus_names[BUS_COUNT] = { "unknown", "scsi", "nvme" };
+const char *const fs_source_names[FS_SOURCE_COUNT] = { "none", "blkid", "udev" };
+
 const char *disk_role_to_string(enum disk_role r)
 {
-        switch (r) {
-        case ROLE_OS:
-                return "os";
-        case ROLE_RESOURCE:
-                return "resource";
-        case ROLE_DATA:
-                return "data";
-        case ROLE_LOCAL_NVME:
-                return "local-nvme";
-        case ROLE_BEK:
-                return "bek";
-        case ROLE_UNKNOWN:
-        default:
-                return "unknown";
-        }
+        return (unsigned) r < ROLE_COUNT ? disk_role_names[r] : "unknown";
 }
 
 const char *disk_bus_to_string(enum disk_bus b)
 {
-        return b == BUS_SCSI ? "scsi" : b == BUS_NVME ? "nvme" : "unknown";
+        return (unsigned) b < BUS_COUNT ? disk_bus_names[b] : "unknown";
 }
 
 const char *fs_source_to_string(enum fs_source s)
 {
-        return s == FS_SOURCE_BLKID ? "blkid" : s == FS_SOURCE_UDEV ? "udev" : "none";
+        return (unsigned) s < FS_SOURCE_COUNT ? fs_source_names[s] : "none";
 }

@@ -12,6 +12,7 @@
 #define HOST_MAX_DISKS 64
 #define DISK_MAX_PARTS 16
 #define DISK_MAX_MOUNTS 8
+#define ATTESTED_MAX_DOCUMENT (16 * 1024)
 
 /* An IMDS string value as received: absent, or present with its text. */
 struct imds_str {
@@ -54,6 +55,7 @@ enum imds_state {
         IMDS_UNAVAILABLE,       /* transport error, timeout, HTTP error after retries */
         IMDS_OVERSIZED,
         IMDS_MALFORMED,
+        IMDS_STATE_COUNT,
 };
 
 struct imds_facts {
@@ -72,6 +74,7 @@ enum attested_state {
         ATTESTED_BAD_SIGNATURE, /* not exactly one signer, or it does not verify */
         ATTESTED_SIGNER_NOT_AZURE,
         ATTESTED_UNTRUSTED,     /* chain does not build to a trusted root */
+        ATTESTED_STATE_COUNT,
 };
 
 struct attested_facts {
@@ -89,9 +92,12 @@ struct attested_facts {
         char signer_issuer[256];
         char signer_dns[256];   /* the SAN entry that matched */
         unsigned nonce_retries;
+        /* The response body exactly as IMDS sent it, for the evidence. */
+        size_t raw_len;
+        char raw[ATTESTED_MAX_DOCUMENT + 1];
 };
 
-enum disk_bus { BUS_UNKNOWN, BUS_SCSI, BUS_NVME };
+enum disk_bus { BUS_UNKNOWN, BUS_SCSI, BUS_NVME, BUS_COUNT };
 
 enum disk_role {
         ROLE_UNKNOWN,
@@ -100,9 +106,10 @@ enum disk_role {
         ROLE_DATA,
         ROLE_LOCAL_NVME,
         ROLE_BEK,               /* Gen1 Azure Disk Encryption key volume */
+        ROLE_COUNT,
 };
 
-enum fs_source { FS_SOURCE_NONE, FS_SOURCE_BLKID, FS_SOURCE_UDEV };
+enum fs_source { FS_SOURCE_NONE, FS_SOURCE_BLKID, FS_SOURCE_UDEV, FS_SOURCE_COUNT };
 
 struct fs_facts {
         enum fs_source source;
@@ -136,7 +143,7 @@ struct disk_facts {
         bool holds_root;
 };
 
-enum host_state { HOST_NOT_RUN, HOST_OK, HOST_UNREADABLE };
+enum host_state { HOST_NOT_RUN, HOST_OK, HOST_UNREADABLE, HOST_STATE_COUNT };
 
 struct host_facts {
         enum host_state state;
@@ -153,6 +160,13 @@ struct node_facts {
         struct attested_facts attested;
         struct host_facts host;
 };
+
+extern const char *const imds_state_names[IMDS_STATE_COUNT];
+extern const char *const attested_state_names[ATTESTED_STATE_COUNT];
+extern const char *const host_state_names[HOST_STATE_COUNT];
+extern const char *const disk_role_names[ROLE_COUNT];
+extern const char *const disk_bus_names[BUS_COUNT];
+extern const char *const fs_source_names[FS_SOURCE_COUNT];
 
 const char *disk_role_to_string(enum disk_role r);
 const char *disk_bus_to_string(enum disk_bus b);

@@ -16,7 +16,7 @@
  * node; we never send more than that ourselves. */
 #define IMDS_MIN_INTERVAL_MS 200
 #define IMDS_COMPUTE_MAX_BODY (256 * 1024)
-#define IMDS_ATTESTED_MAX_BODY (16 * 1024)
+#define IMDS_ATTESTED_MAX_BODY ATTESTED_MAX_DOCUMENT
 
 /* Time and randomness as a seam, so the retry schedule is testable. */
 struct imds_clock {

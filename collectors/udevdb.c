@@ -10,24 +10,13 @@
 #define UDEVDB_MAX 65536
 
 /* udev writes unsafe label bytes as \xNN in ID_FS_LABEL_ENC. */
-static int hexval(char c)
-{
-        if (c >= '0' && c <= '9')
-                return c - '0';
-        if (c >= 'a' && c <= 'f')
-                return c - 'a' + 10;
-        if (c >= 'A' && c <= 'F')
-                return c - 'A' + 10;
-        return -1;
-}
-
 static int decode_enc(const char *in, char *out, size_t outsz)
 {
         size_t o = 0;
 
         for (const char *p = in; *p; p++) {
-                int hi = p[0] == '\\' && p[1] == 'x' ? hexval(p[2]) : -1;
-                int lo = hi >= 0 ? hexval(p[3]) : -1;
+                int hi = p[0] == '\\' && p[1] == 'x' ? hex_digit(p[2]) : -1;
+                int lo = hi >= 0 ? hex_digit(p[3]) : -1;
 
                 if (o + 1 >= outsz)
                         return -E2BIG;

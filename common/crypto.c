@@ -6,6 +6,8 @@
 #include <string.h>
 
 #include <openssl/bio.h>
+#include <openssl/core_names.h>
+#include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
 #include <openssl/pem.h>
@@ -349,4 +351,336 @@ void pkcs7_result_done(struct pkcs7_result *r)
         free(r->content);
         r->content = NULL;
         r->content_len = 0;
+}
+
+/* ---- Signing keys (ECDSA P-256) ---------------------------------------- */
+
+struct public_key {
+        EVP_PKEY *pkey;
+};
+
+struct signing_key {
+        EVP_PKEY *pkey;
+        struct public_key pub;  /* shares pkey: verifying needs only the public half */
+};
+
+static void pkey_freep(EVP_PKEY **p)
+{
+        EVP_PKEY_free(*p);
+}
+
+static void md_ctx_freep(EVP_MD_CTX **c)
+{
+        EVP_MD_CTX_free(*c);
+}
+
+static void ecdsa_sig_freep(ECDSA_SIG **s)
+{
+        ECDSA_SIG_free(*s);
+}
+
+static void bn_freep(BIGNUM **b)
+{
+        BN_free(*b);
+}
+
+static bool is_p256(EVP_PKEY *p)
+{
+        char group[32];
+        size_t n = 0;
+
+        return EVP_PKEY_is_a(p, "EC") &&
+               EVP_PKEY_get_utf8_string_param(p, OSSL_PKEY_PARAM_GROUP_NAME, group, sizeof(group), &n) == 1 &&
+               strcmp(group, "prime256v1") == 0;
+}
+
+static int signing_key_wrap(EVP_PKEY *p, struct signing_key **ret)
+{
+        struct signing_key *k = calloc(1, sizeof(*k));
+
+        if (!k)
+                return -ENOMEM;
+        k->pkey = p;
+        k->pub.pkey = p;
+        *ret = k;
+        return 0;
+}
+
+int signing_key_generate(struct signing_key **ret)
+{
+        EVP_PKEY *p = EVP_PKEY_Q_keygen(NULL, NULL, "EC", "P-256");
+        int r;
+
+        if (!p)
+                return -ENOMEM;
+        r = signing_key_wrap(p, ret);
+        if (r < 0)
+                EVP_PKEY_free(p);
+        return r;
+}
+
+int signing_key_from_pem(const char *pem, size_t len, struct signing_key **ret)
+{
+        _cleanup_(bio_freep) BIO *bio = NULL;
+        _cleanup_(pkey_freep) EVP_PKEY *p = NULL;
+        int r;
+
+        if (len > INT32_MAX)
+                return -E2BIG;
+        bio = BIO_new_mem_buf(pem, (int) len);
+        if (!bio)
+                return -ENOMEM;
+        p = PEM_read_bio_PrivateKey(bio, NULL, NULL, NULL);
+        ERR_clear_error();
+        if (!p || !is_p256(p))
+                return -EINVAL;
+        r = signing_key_wrap(p, ret);
+        if (r == 0)
+                p = NULL;
+        return r;
+}
+
+struct signing_key *signing_key_free(struct signing_key *k)
+{
+        if (k) {
+                EVP_PKEY_free(k->pkey);
+                free(k);
+        }
+        return NULL;
+}
+
+const struct public_key *signing_key_public(const struct signing_key *k)
+{
+        return &k->pub;
+}
+
+/* ECDSA (r, s) and (r, n - s) are both valid; some verifiers (noble-curves)
+ * accept only s <= n/2, so always emit that one. */
+static int normalise_low_s(uint8_t **sig, size_t *len)
+{
+        _cleanup_(ecdsa_sig_freep) ECDSA_SIG *es = NULL;
+        _cleanup_(bn_freep) BIGNUM *half = NULL, *s2 = NULL, *r2 = NULL;
+        const unsigned char *p = *sig;
+        const BIGNUM *r, *s, *order;
+        EC_GROUP *group;
+        unsigned char *out = NULL;
+        int n;
+
+        es = d2i_ECDSA_SIG(NULL, &p, (long) *len);
+        group = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
+        if (!es || !group) {
+                EC_GROUP_free(group);
+                return -EIO;
+        }
+        order = EC_GROUP_get0_order(group);
+        ECDSA_SIG_get0(es, &r, &s);
+        half = BN_dup(order);
+        if (!half || BN_rshift1(half, half) != 1) {
+                EC_GROUP_free(group);
+                return -ENOMEM;
+        }
+        if (BN_cmp(s, half) <= 0) {
+                EC_GROUP_free(group);
+                return 0;
+        }
+        s2 = BN_new();
+        r2 = BN_dup(r);
+        if (!s2 || !r2 || BN_sub(s2, order, s) != 1 || ECDSA_SIG_set0(es, r2, s2) != 1) {
+                EC_GROUP_free(group);
+                return -ENOMEM;
+        }
+        r2 = s2 = NULL;         /* owned by es now */
+        EC_GROUP_free(group);
+        n = i2d_ECDSA_SIG(es, &out);
+        if (n <= 0)
+                return -ENOMEM;
+        free(*sig);
+        *sig = malloc((size_t) n);
+        if (!*sig) {
+                OPENSSL_free(out);
+                return -ENOMEM;
+        }
+        memcpy(*sig, out, (size_t) n);
+        OPENSSL_free(out);
+        *len = (size_t) n;
+        return 0;
+}
+
+int signing_key_sign(const struct signing_key *k, const void *msg, size_t len,
+                     uint8_t **ret_sig, size_t *ret_len)
+{
+        _cleanup_(md_ctx_freep) EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+        _cleanup_free_ uint8_t *sig = NULL;
+        size_t n = 0;
+        int r;
+
+        if (!ctx || EVP_DigestSignInit_ex(ctx, NULL, "SHA256", NULL, NULL, k->pkey, NULL) != 1 ||
+            EVP_DigestSign(ctx, NULL, &n, msg, len) != 1)
+                return -EIO;
+        sig = malloc(n);
+        if (!sig)
+                return -ENOMEM;
+        if (EVP_DigestSign(ctx, sig, &n, msg, len) != 1) {
+                ERR_clear_error();
+                return -EIO;
+        }
+        r = normalise_low_s(&sig, &n);
+        if (r < 0)
+                return r;
+        *ret_sig = TAKE_PTR(sig);
+        *ret_len = n;
+        return 0;
+}
+
+int public_key_from_pem(const char *pem, size_t len, struct public_key **ret)
+{
+        _cleanup_(bio_freep) BIO *bio = NULL;
+        struct public_key *k;
+        EVP_PKEY *p;
+
+        if (len > INT32_MAX)
+                return -E2BIG;
+        bio = BIO_new_mem_buf(pem, (int) len);
+        if (!bio)
+                return -ENOMEM;
+        p = PEM_read_bio_PUBKEY(bio, NULL, NULL, NULL);
+        ERR_clear_error();
+        if (!p || !is_p256(p)) {
+                EVP_PKEY_free(p);
+                return -EINVAL;
+        }
+        k = calloc(1, sizeof(*k));
+        if (!k) {
+                EVP_PKEY_free(p);
+                return -ENOMEM;
+        }
+        k->pkey = p;
+        *ret = k;
+        return 0;
+}
+
+struct public_key *public_key_free(struct public_key *k)
+{
+        if (k) {
+                EVP_PKEY_free(k->pkey);
+                free(k);
+        }
+        return NULL;
+}
+
+int public_key_verify(const struct public_key *k, const void *msg, size_t len,
+                      const uint8_t *sig, size_t siglen)
+{
+        _cleanup_(md_ctx_freep) EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+        int ok;
+
+        if (!ctx || EVP_DigestVerifyInit_ex(ctx, NULL, "SHA256", NULL, NULL, k->pkey, NULL) != 1)
+                return -ENOMEM;
+        ok = EVP_DigestVerify(ctx, sig, siglen, msg, len);
+        ERR_clear_error();
+        return ok == 1 ? 0 : -EBADMSG;
+}
+
+int public_key_spki(const struct public_key *k, uint8_t **ret, size_t *ret_len)
+{
+        unsigned char *der = NULL;
+        int n = i2d_PUBKEY(k->pkey, &der);
+        uint8_t *copy;
+
+        if (n <= 0)
+                return -ENOMEM;
+        copy = malloc((size_t) n);
+        if (copy)
+                memcpy(copy, der, (size_t) n);
+        OPENSSL_free(der);
+        if (!copy)
+                return -ENOMEM;
+        *ret = copy;
+        *ret_len = (size_t) n;
+        return 0;
+}
+
+int public_key_pem(const struct public_key *k, char **ret)
+{
+        _cleanup_(bio_freep) BIO *bio = BIO_new(BIO_s_mem());
+        const char *data;
+        long n;
+        char *copy;
+
+        if (!bio || PEM_write_bio_PUBKEY(bio, k->pkey) != 1)
+                return -ENOMEM;
+        n = BIO_get_mem_data(bio, &data);
+        if (n <= 0)
+                return -ENOMEM;
+        copy = strndup(data, (size_t) n);
+        if (!copy)
+                return -ENOMEM;
+        *ret = copy;
+        return 0;
+}
+
+static size_t ssh_string(uint8_t *out, const void *p, size_t n)
+{
+        out[0] = (uint8_t) (n >> 24);
+        out[1] = (uint8_t) (n >> 16);
+        out[2] = (uint8_t) (n >> 8);
+        out[3] = (uint8_t) n;
+        memcpy(out + 4, p, n);
+        return n + 4;
+}
+
+int public_key_openssh_fingerprint(const struct public_key *k, char out[64])
+{
+        static const char type[] = "ecdsa-sha2-nistp256", curve[] = "nistp256";
+        uint8_t point[65], wire[128], digest[32];
+        size_t n = 0, off = 0;
+        _cleanup_free_ char *b64 = NULL;
+        char *eq;
+        int r;
+
+        if (EVP_PKEY_get_octet_string_param(k->pkey, OSSL_PKEY_PARAM_ENCODED_PUBLIC_KEY, point,
+                                            sizeof(point), &n) != 1 || n != 65 || point[0] != 0x04)
+                return -EINVAL;
+        off += ssh_string(wire + off, type, sizeof(type) - 1);
+        off += ssh_string(wire + off, curve, sizeof(curve) - 1);
+        off += ssh_string(wire + off, point, sizeof(point));
+        sha256(wire, off, digest);
+        r = base64_encode(digest, sizeof(digest), &b64);
+        if (r < 0)
+                return r;
+        eq = strchr(b64, '=');
+        if (eq)
+                *eq = '\0';
+        snprintf(out, 64, "SHA256:%s", b64);
+        return 0;
+}
+
+bool public_key_equal(const struct public_key *a, const struct public_key *b)
+{
+        return EVP_PKEY_eq(a->pkey, b->pkey) == 1;
+}
+
+int base64_encode(const void *p, size_t n, char **ret)
+{
+        char *out;
+
+        if (n > INT32_MAX / 2)
+                return -E2BIG;
+        out = malloc(4 * ((n + 2) / 3) + 1);
+        if (!out)
+                return -ENOMEM;
+        EVP_EncodeBlock((unsigned char *) out, p, (int) n);
+        *ret = out;
+        return 0;
+}
+
+void sha256_two(const void *a, size_t alen, const void *b, size_t blen, uint8_t out[32])
+{
+        _cleanup_(md_ctx_freep) EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+        unsigned len = 32;
+
+        if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1 ||
+            EVP_DigestUpdate(ctx, a, alen) != 1 || EVP_DigestUpdate(ctx, b, blen) != 1 ||
+            EVP_DigestFinal_ex(ctx, out, &len) != 1)
+                memset(out, 0, 32);
 }

@@ -50,3 +50,39 @@ struct pkcs7_result {
 int pkcs7_verify_signed(const uint8_t *der, size_t len, const struct trust_store *trust,
                         const char *const *domains, time_t at, struct pkcs7_result *ret);
 void pkcs7_result_done(struct pkcs7_result *r);
+
+/* ---- Signing keys (ECDSA P-256) ---------------------------------------- */
+
+struct signing_key;
+struct public_key;
+
+int signing_key_generate(struct signing_key **ret);
+/* PEM PKCS#8 private key; -EINVAL unless it is an EC P-256 key. */
+int signing_key_from_pem(const char *pem, size_t len, struct signing_key **ret);
+struct signing_key *signing_key_free(struct signing_key *k);
+const struct public_key *signing_key_public(const struct signing_key *k);
+
+/* ECDSA P-256 over SHA-256 of msg: ASN.1 DER, normalised to low-S.
+ * Returns newly allocated bytes. */
+int signing_key_sign(const struct signing_key *k, const void *msg, size_t len,
+                     uint8_t **ret_sig, size_t *ret_len);
+
+/* PEM SubjectPublicKeyInfo; -EINVAL unless EC P-256. */
+int public_key_from_pem(const char *pem, size_t len, struct public_key **ret);
+struct public_key *public_key_free(struct public_key *k);
+/* 0 when the DER signature verifies, -EBADMSG when it does not. High-S
+ * signatures are valid ECDSA and are accepted. */
+int public_key_verify(const struct public_key *k, const void *msg, size_t len,
+                      const uint8_t *sig, size_t siglen);
+/* DER SubjectPublicKeyInfo, newly allocated. */
+int public_key_spki(const struct public_key *k, uint8_t **ret, size_t *ret_len);
+/* PEM SubjectPublicKeyInfo, newly allocated and NUL-terminated. */
+int public_key_pem(const struct public_key *k, char **ret);
+/* OpenSSH "SHA256:<base64, no padding>" of the ecdsa-sha2-nistp256 key. */
+int public_key_openssh_fingerprint(const struct public_key *k, char out[64]);
+bool public_key_equal(const struct public_key *a, const struct public_key *b);
+
+/* Standard base64 with padding, newly allocated and NUL-terminated. */
+int base64_encode(const void *p, size_t n, char **ret);
+/* SHA-256 of two parts concatenated. */
+void sha256_two(const void *a, size_t alen, const void *b, size_t blen, uint8_t out[32]);

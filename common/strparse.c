@@ -109,3 +109,26 @@ bool startswith(const char *s, const char *prefix)
 {
         return strncmp(s, prefix, strlen(prefix)) == 0;
 }
+
+int hex_digit(char c)
+{
+        if (c >= '0' && c <= '9')
+                return c - '0';
+        if (c >= 'a' && c <= 'f')
+                return c - 'a' + 10;
+        if (c >= 'A' && c <= 'F')
+                return c - 'A' + 10;
+        return -1;
+}
+
+int hex_decode(const char *hex, uint8_t *out, size_t n)
+{
+        if (strlen(hex) != 2 * n)
+                return -EINVAL;
+        for (size_t i = 0; i < 2 * n; i++)
+                if (hex_digit(hex[i]) < 0)
+                        return -EINVAL;
+        for (size_t i = 0; i < n; i++)
+                out[i] = (uint8_t) (hex_digit(hex[2 * i]) * 16 + hex_digit(hex[2 * i + 1]));
+        return 0;
+}

@@ -18,3 +18,7 @@ int strcpy_bounded(char *dst, size_t dstsz, const char *src);
 char *strstrip(char *s);
 bool str_is_guid(const char *s);
 bool startswith(const char *s, const char *prefix);
+/* Value of one hex digit, or -1. */
+int hex_digit(char c);
+/* Exactly 2n hex digits into n bytes; -EINVAL otherwise (out untouched). */
+int hex_decode(const char *hex, uint8_t *out, size_t n);
