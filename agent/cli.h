@@ -11,5 +11,13 @@ enum {
         EXIT_CONFIG = 78,       /* EX_CONFIG: unusable configuration (trust file, host root) */
 };
 
+struct trust_store;
+
 int cmd_check(int argc, char **argv);
+int cmd_verify(int argc, char **argv);
+
+/* "hostenc: " + message + newline on stderr: one line per error. */
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* The built-in trust bundle, or the PEM bundle in file; logs its error. */
+int trust_load(const char *file, struct trust_store **ret);

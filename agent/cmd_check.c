@@ -27,10 +27,6 @@
 #include "sysroot.h"
 
 #define MAX_DOMAINS 4
-#define TRUST_FILE_MAX (1024 * 1024)
-
-extern const char hostenc_trust_bundle[];
-extern const size_t hostenc_trust_bundle_len;
 
 struct check_opts {
         const char *host_root;
@@ -47,17 +43,6 @@ struct check_opts {
         unsigned n_domains;
         bool json;
 };
-
-void log_error(const char *fmt, ...)
-{
-        va_list ap;
-
-        fputs("hostenc: ", stderr);
-        va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
-        va_end(ap);
-        fputc('\n', stderr);
-}
 
 static void usage(FILE *out)
 {
@@ -161,25 +146,6 @@ static int parse_opts(int argc, char **argv, struct check_opts *o)
         if (o->n_domains == 0)
                 o->domains[o->n_domains++] = ATTESTED_DEFAULT_DOMAIN;
         return 0;
-}
-
-static int load_trust(const char *file, struct trust_store **ret)
-{
-        _cleanup_free_ char *pem = NULL;
-        size_t len;
-        int r;
-
-        if (!file)
-                return trust_store_from_pem(hostenc_trust_bundle, hostenc_trust_bundle_len, ret);
-        r = read_file_bounded(file, TRUST_FILE_MAX, &pem, &len);
-        if (r < 0) {
-                log_error("--imds-trust %s: %s", file, strerror(-r));
-                return r;
-        }
-        r = trust_store_from_pem(pem, len, ret);
-        if (r < 0)
-                log_error("--imds-trust %s: no self-signed trust anchor in the PEM bundle", file);
-        return r;
 }
 
 static void report_input_errors(const struct node_facts *f)
@@ -308,7 +274,7 @@ static int setup(const struct check_opts *o, struct check_ctx *c)
 {
         int r;
 
-        if (load_trust(o->trust_file, &c->trust) < 0 || load_key(o, &c->key) < 0)
+        if (trust_load(o->trust_file, &c->trust) < 0 || load_key(o, &c->key) < 0)
                 return EXIT_CONFIG;
         if (signer_info_init(c->key, &c->si) < 0)
                 return EXIT_SOFTWARE;

@@ -11,7 +11,8 @@ static void usage(FILE *out)
               "Proves, from inside an AKS node, whether its VM has Azure encryption at host\n"
               "and whether its temp and cache disks match what Azure says.\n\n"
               "Commands:\n"
-              "  check       collect, evaluate and print one report (exit 0/1/2)\n\n"
+              "  check       collect, evaluate and print one report (exit 0/1/2)\n"
+              "  verify      verify signed envelopes offline (exit 0 only if all valid)\n\n"
               "Options:\n"
               "  -h, --help     this text ('hostenc check --help' for the command)\n"
               "  --version      print the version\n", out);
@@ -33,6 +34,8 @@ int main(int argc, char **argv)
                 puts("hostenc " HOSTENC_VERSION);
                 return 0;
         }
+        if (!strcmp(argv[1], "verify"))
+                return cmd_verify(argc - 1, argv + 1);
         if (strcmp(argv[1], "check") != 0) {
                 log_error("unknown command \"%s\" (try --help)", argv[1]);
                 return EXIT_USAGE;

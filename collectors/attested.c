@@ -101,6 +101,13 @@ static int decode_envelope(const char *body, size_t len, uint8_t **ret_der, size
         return base64_decode(sig->valuestring, strlen(sig->valuestring), ret_der, ret_len);
 }
 
+static time_t created_on_of(const uint8_t *content, size_t len)
+{
+        struct attested_facts f = { .state = ATTESTED_NOT_RUN };
+
+        return parse_content(content, len, &f) == 0 ? f.created_at : 0;
+}
+
 static enum attested_state state_from(enum pkcs7_verdict v)
 {
         switch (v) {
@@ -130,8 +137,12 @@ static enum attested_state verify(const char *body, size_t len, const struct tru
         *why = "response is not {\"encoding\":\"pkcs7\",\"signature\":<base64>}";
         if (decode_envelope(body, len, &der, &der_len) < 0)
                 return ATTESTED_MALFORMED;
+        struct pkcs7_time when = { .at = verify_at };
+
+        if (verify_at == ATTESTED_AT_CREATED_ON)
+                when = (struct pkcs7_time){ .from_content = created_on_of };
         *why = "verification failed (out of memory)";
-        if (pkcs7_verify_signed(der, der_len, trust, domains, verify_at, res) < 0)
+        if (pkcs7_verify_signed(der, der_len, trust, domains, &when, res) < 0)
                 return ATTESTED_MALFORMED;
         (void) strcpy_bounded(f->signer_subject, sizeof(f->signer_subject), res->subject);
         (void) strcpy_bounded(f->signer_issuer, sizeof(f->signer_issuer), res->issuer);

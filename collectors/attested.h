@@ -15,9 +15,13 @@
 /* Parses "MM/DD/YY HH:MM:SS -0000" (UTC, as IMDS writes it). Pure. */
 int attested_parse_time(const char *s, time_t *ret);
 
+/* Check the chain at the document's own createdOn: archived evidence stays
+ * verifiable after Microsoft's six-month leaf certificates expire. */
+#define ATTESTED_AT_CREATED_ON ((time_t) -1)
+
 /* Pure: verifies one attested response body ({"encoding":"pkcs7",
  * "signature":"<base64>"}) and fills signature, signer and content facts.
- * verify_at = 0 checks the chain at the current time. */
+ * verify_at: 0 = now, ATTESTED_AT_CREATED_ON, or a fixed time. */
 void attested_verify_response(const char *body, size_t len, const struct trust_store *trust,
                               const char *const *domains, time_t verify_at,
                               struct attested_facts *f);

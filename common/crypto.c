@@ -286,7 +286,8 @@ static int content_from_bio(BIO *out, struct pkcs7_result *r)
 }
 
 int pkcs7_verify_signed(const uint8_t *der, size_t len, const struct trust_store *trust,
-                        const char *const *domains, time_t at, struct pkcs7_result *ret)
+                        const char *const *domains, const struct pkcs7_time *when,
+                        struct pkcs7_result *ret)
 {
         _cleanup_(pkcs7_freep) PKCS7 *p7 = NULL;
         _cleanup_(bio_freep) BIO *out = NULL;
@@ -294,6 +295,7 @@ int pkcs7_verify_signed(const uint8_t *der, size_t len, const struct trust_store
         STACK_OF(X509) *signers;
         const unsigned char *p = der;
         X509 *signer;
+        time_t at = when->at;
         int k;
 
         if (len > INT32_MAX)
@@ -335,6 +337,13 @@ int pkcs7_verify_signed(const uint8_t *der, size_t len, const struct trust_store
                 *ret = r;
                 return verdict(ret, PKCS7_SIGNER_NAME_MISMATCH,
                                "signer has no subjectAltName in the allowed metadata domains");
+        }
+        if (when->from_content) {
+                at = when->from_content(r.content, r.content_len);
+                if (at == 0) {
+                        *ret = r;
+                        return verdict(ret, PKCS7_UNTRUSTED_CHAIN, "no usable time in the signed content");
+                }
         }
         k = chain_verify(signer, p7->d.sign->cert, trust, at, &r);
         ERR_clear_error();
@@ -566,6 +575,11 @@ struct public_key *public_key_free(struct public_key *k)
                 free(k);
         }
         return NULL;
+}
+
+void public_key_freep(struct public_key **k)
+{
+        public_key_free(*k);
 }
 
 int public_key_verify(const struct public_key *k, const void *msg, size_t len,

@@ -41,14 +41,22 @@ struct pkcs7_result {
         size_t content_len;
 };
 
+/* When to check the chain: at a fixed time (0 = now), or at a time the
+ * caller reads from the signed content (0 from the callback = unusable). */
+struct pkcs7_time {
+        time_t at;
+        time_t (*from_content)(const uint8_t *content, size_t len);
+};
+
 /* Verifies a DER PKCS#7 SignedData with embedded content: exactly one signer
  * whose signature verifies; a SAN dNSName equal to one of `domains` or a
- * subdomain of it; a chain to an anchor of `trust` with purpose "any" at time
- * `at` (0 = now). Returns 0 when a verdict was reached (see ret->verdict),
+ * subdomain of it; a chain to an anchor of `trust` with purpose "any" at the
+ * given time. Returns 0 when a verdict was reached (see ret->verdict),
  * negative errno on internal failure. Content is returned whenever the
  * signature verified, even if a later step failed. */
 int pkcs7_verify_signed(const uint8_t *der, size_t len, const struct trust_store *trust,
-                        const char *const *domains, time_t at, struct pkcs7_result *ret);
+                        const char *const *domains, const struct pkcs7_time *when,
+                        struct pkcs7_result *ret);
 void pkcs7_result_done(struct pkcs7_result *r);
 
 /* ---- Signing keys (ECDSA P-256) ---------------------------------------- */
@@ -70,6 +78,7 @@ int signing_key_sign(const struct signing_key *k, const void *msg, size_t len,
 /* PEM SubjectPublicKeyInfo; -EINVAL unless EC P-256. */
 int public_key_from_pem(const char *pem, size_t len, struct public_key **ret);
 struct public_key *public_key_free(struct public_key *k);
+void public_key_freep(struct public_key **k);
 /* 0 when the DER signature verifies, -EBADMSG when it does not. High-S
  * signatures are valid ECDSA and are accepted. */
 int public_key_verify(const struct public_key *k, const void *msg, size_t len,

@@ -1,0 +1,44 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "crypto.h"
+#include "fileio.h"
+#include "macro.h"
+
+#define TRUST_FILE_MAX (1024 * 1024)
+
+extern const char hostenc_trust_bundle[];
+extern const size_t hostenc_trust_bundle_len;
+
+void log_error(const char *fmt, ...)
+{
+        va_list ap;
+
+        fputs("hostenc: ", stderr);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fputc('\n', stderr);
+}
+
+int trust_load(const char *file, struct trust_store **ret)
+{
+        _cleanup_free_ char *pem = NULL;
+        size_t len;
+        int r;
+
+        if (!file)
+                return trust_store_from_pem(hostenc_trust_bundle, hostenc_trust_bundle_len, ret);
+        r = read_file_bounded(file, TRUST_FILE_MAX, &pem, &len);
+        if (r < 0) {
+                log_error("--imds-trust %s: %s", file, strerror(-r));
+                return r;
+        }
+        r = trust_store_from_pem(pem, len, ret);
+        if (r < 0)
+                log_error("--imds-trust %s: no self-signed trust anchor in the PEM bundle", file);
+        return r;
+}

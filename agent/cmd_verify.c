@@ -1,0 +1,262 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* hostenc verify: offline verification of envelopes, one result per file. */
+#include <cjson/cJSON.h>
+#include <dirent.h>
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+#include "attested.h"
+#include "cli.h"
+#include "dsse.h"
+#include "fileio.h"
+#include "macro.h"
+#include "strparse.h"
+#include "verify.h"
+
+struct verify_opts {
+        const char *trust_file;
+        const char *pubkey_file;
+        uint64_t max_age_s;
+        bool json;
+};
+
+static void usage(FILE *out)
+{
+        fputs("Usage: hostenc verify [OPTIONS] ENVELOPE...|DIR\n"
+              "Verifies DSSE envelopes written by 'hostenc check --attestation' offline\n"
+              "(a DIR means every *.json file in it):\n"
+              "signature, statement, key binding through the IMDS attested document (its\n"
+              "chain checked at its own createdOn), subject, time window, freshness, and a\n"
+              "re-appraisal of the facts. Exit 0 only if every envelope is valid.\n\n"
+              "  --imds-trust FILE    PEM bundle replacing the built-in Microsoft roots\n"
+              "  --pubkey FILE        require this PEM P-256 public key as the signer\n"
+              "  --max-age DURATION   reject envelopes observed longer ago (e.g. 90s, 30m, 6h, 7d)\n"
+              "  --output text|json   per-file results (default text)\n"
+              "  -h, --help           this text\n", out);
+}
+
+static int parse_duration(const char *s, uint64_t *ret_s)
+{
+        char num[24];
+        size_t n = strlen(s);
+        uint64_t v, mult = 1;
+
+        if (n == 0 || n >= sizeof(num))
+                return -EINVAL;
+        memcpy(num, s, n + 1);
+        switch (num[n - 1]) {
+        case 's': mult = 1; num[n - 1] = '\0'; break;
+        case 'm': mult = 60; num[n - 1] = '\0'; break;
+        case 'h': mult = 3600; num[n - 1] = '\0'; break;
+        case 'd': mult = 86400; num[n - 1] = '\0'; break;
+        default: break;
+        }
+        if (parse_u64(num, &v) < 0 || v == 0 || v > UINT64_MAX / mult / 2)
+                return -EINVAL;
+        *ret_s = v * mult;
+        return 0;
+}
+
+static int parse_opts(int argc, char **argv, struct verify_opts *o)
+{
+        enum { O_TRUST = 256, O_PUBKEY, O_MAXAGE, O_OUTPUT };
+        static const struct option longopts[] = {
+                { "imds-trust", required_argument, NULL, O_TRUST },
+                { "pubkey", required_argument, NULL, O_PUBKEY },
+                { "max-age", required_argument, NULL, O_MAXAGE },
+                { "output", required_argument, NULL, O_OUTPUT },
+                { "help", no_argument, NULL, 'h' },
+                { 0 },
+        };
+        int c;
+
+        while ((c = getopt_long(argc, argv, "h", longopts, NULL)) >= 0) {
+                switch (c) {
+                case O_TRUST: o->trust_file = optarg; break;
+                case O_PUBKEY: o->pubkey_file = optarg; break;
+                case O_MAXAGE:
+                        if (parse_duration(optarg, &o->max_age_s) < 0) {
+                                log_error("verify: invalid value \"%s\" for --max-age", optarg);
+                                return -EINVAL;
+                        }
+                        break;
+                case O_OUTPUT:
+                        if (strcmp(optarg, "json") && strcmp(optarg, "text")) {
+                                log_error("verify: invalid value \"%s\" for --output", optarg);
+                                return -EINVAL;
+                        }
+                        o->json = !strcmp(optarg, "json");
+                        break;
+                case 'h':
+                        usage(stdout);
+                        return 1;
+                default:
+                        return -EINVAL;
+                }
+        }
+        if (optind >= argc) {
+                log_error("verify: no envelope or directory given");
+                return -EINVAL;
+        }
+        return 0;
+}
+
+static int load_pubkey(const char *file, struct public_key **ret)
+{
+        _cleanup_free_ char *pem = NULL;
+        size_t len;
+        int r;
+
+        r = read_file_bounded(file, 64 * 1024, &pem, &len);
+        if (r < 0) {
+                log_error("--pubkey %s: %s", file, strerror(-r));
+                return r;
+        }
+        r = public_key_from_pem(pem, len, ret);
+        if (r < 0)
+                log_error("--pubkey %s: not a PEM SubjectPublicKeyInfo of a P-256 key", file);
+        return r;
+}
+
+struct output {
+        bool json;
+        cJSON *results;
+        unsigned total, valid;
+};
+
+static void emit(struct output *out, const char *file, const struct verify_result *r)
+{
+        bool ok = verify_result_valid(r);
+        cJSON *o;
+
+        out->total++;
+        out->valid += ok;
+        if (!out->json) {
+                if (r->reason == VERIFY_VALID)
+                        printf("%s: valid: verdict %s, vmId %s, observedAt %s, sequence %llu, key %s\n", file,
+                               r->verdict, r->vm_id, r->observed_at, (unsigned long long) r->sequence, r->key_id);
+                else if (ok)
+                        printf("%s: valid signature only: %s\n", file, r->detail);
+                else
+                        printf("%s: invalid: %s: %s\n", file, verify_reason_names[r->reason], r->detail);
+                return;
+        }
+        o = cJSON_CreateObject();
+        cJSON_AddStringToObject(o, "file", file);
+        cJSON_AddBoolToObject(o, "valid", ok);
+        cJSON_AddStringToObject(o, "reason", verify_reason_names[r->reason]);
+        cJSON_AddStringToObject(o, "detail", r->detail);
+        cJSON_AddStringToObject(o, "verdict", r->verdict);
+        cJSON_AddStringToObject(o, "vmId", r->vm_id);
+        cJSON_AddStringToObject(o, "observedAt", r->observed_at);
+        cJSON_AddStringToObject(o, "keyId", r->key_id);
+        cJSON_AddNumberToObject(o, "sequence", (double) r->sequence);
+        cJSON_AddItemToArray(out->results, o);
+}
+
+static void verify_file(struct verifier *v, struct output *out, const char *path)
+{
+        _cleanup_free_ char *data = NULL;
+        struct verify_result r = { .reason = VERIFY_VALID };
+        size_t len;
+        int k;
+
+        k = read_file_bounded(path, DSSE_MAX_ENVELOPE, &data, &len);
+        if (k == -E2BIG)
+                snprintf(r.detail, sizeof(r.detail), "larger than %d bytes", DSSE_MAX_ENVELOPE);
+        else if (k < 0)
+                snprintf(r.detail, sizeof(r.detail), "%s", strerror(-k));
+        if (k < 0)
+                r.reason = k == -E2BIG ? VERIFY_TOO_LARGE : VERIFY_UNREADABLE;
+        else
+                verify_envelope(v, data, len, &r);
+        emit(out, path, &r);
+}
+
+static bool is_json_name(const char *name)
+{
+        size_t n = strlen(name);
+
+        return name[0] != '.' && n > 5 && !strcmp(name + n - 5, ".json");
+}
+
+/* Every regular *.json file in the directory, in name order, not recursing. */
+static void verify_dir(struct verifier *v, struct output *out, const char *dir)
+{
+        struct dirent **list = NULL;
+        char path[PATH_MAX];
+        int n = scandir(dir, &list, NULL, alphasort);
+
+        if (n < 0) {
+                struct verify_result r = { .reason = VERIFY_UNREADABLE };
+
+                snprintf(r.detail, sizeof(r.detail), "%s", strerror(errno));
+                emit(out, dir, &r);
+                return;
+        }
+        for (int i = 0; i < n; i++) {
+                struct stat st;
+
+                snprintf(path, sizeof(path), "%s/%s", dir, list[i]->d_name);
+                if (is_json_name(list[i]->d_name) && stat(path, &st) == 0 && S_ISREG(st.st_mode))
+                        verify_file(v, out, path);
+                free(list[i]);
+        }
+        free(list);
+}
+
+static int run(const struct verify_opts *o, char **paths, int n)
+{
+        static const char *const domains[] = { ATTESTED_DEFAULT_DOMAIN, NULL };
+        struct trust_store *trust = NULL;
+        struct public_key *pub = NULL;
+        struct output out = { .json = o->json };
+        struct verifier v = { .domains = domains, .max_age_s = o->max_age_s, .now = time(NULL) };
+        struct stat st;
+        int rc = EXIT_CONFIG;
+
+        if (trust_load(o->trust_file, &trust) < 0 || (o->pubkey_file && load_pubkey(o->pubkey_file, &pub) < 0))
+                goto out;
+        v.trust = trust;
+        v.pubkey = pub;
+        rc = EXIT_SOFTWARE;
+        if (verifier_init(&v) < 0 || (o->json && !(out.results = cJSON_CreateArray())))
+                goto out;
+        for (int i = 0; i < n; i++) {
+                if (stat(paths[i], &st) == 0 && S_ISDIR(st.st_mode))
+                        verify_dir(&v, &out, paths[i]);
+                else
+                        verify_file(&v, &out, paths[i]);
+        }
+        if (o->json) {
+                char *text = cJSON_Print(out.results);
+
+                if (text)
+                        puts(text);
+                cJSON_free(text);
+        } else
+                fprintf(stderr, "hostenc: verify: %u of %u envelopes valid\n", out.valid, out.total);
+        rc = out.total > 0 && out.valid == out.total ? 0 : 1;
+out:
+        cJSON_Delete(out.results);
+        verifier_done(&v);
+        public_key_free(pub);
+        trust_store_free(trust);
+        return rc;
+}
+
+int cmd_verify(int argc, char **argv)
+{
+        struct verify_opts o = { .json = false };
+        int r = parse_opts(argc, argv, &o);
+
+        if (r != 0)
+                return r > 0 ? 0 : EXIT_USAGE;
+        return run(&o, argv + optind, argc - optind);
+}

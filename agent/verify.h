@@ -1,0 +1,68 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/* Offline verification of hostenc envelopes (shared/research/attestation.md
+ * §5.9): signature, statement, key binding through the IMDS attested
+ * document, subject, time window, freshness, and a re-appraisal of the
+ * facts with the same policy code. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "crypto.h"
+
+enum verify_reason {
+        VERIFY_VALID,
+        VERIFY_VALID_SIGNATURE_ONLY,    /* foreign predicate, operator-supplied key */
+        VERIFY_UNREADABLE,
+        VERIFY_TOO_LARGE,
+        VERIFY_MALFORMED,
+        VERIFY_PAYLOAD_TYPE,
+        VERIFY_NO_KEY,
+        VERIFY_SIGNATURE,
+        VERIFY_STATEMENT,
+        VERIFY_PREDICATE_TYPE,
+        VERIFY_SIGNER_KEY,
+        VERIFY_ATTESTED,
+        VERIFY_BINDING,
+        VERIFY_SUBJECT,
+        VERIFY_WINDOW,
+        VERIFY_STALE,
+        VERIFY_VERDICT,
+        VERIFY_REASON_COUNT,
+};
+
+extern const char *const verify_reason_names[VERIFY_REASON_COUNT];
+
+/* Allowed distance between observedAt and the attested document's window. */
+#define VERIFY_CLOCK_SKEW_S 300
+
+struct verify_result {
+        enum verify_reason reason;
+        char detail[320];
+        char verdict[16];
+        char vm_id[64];
+        char observed_at[32];
+        char key_id[64];
+        uint64_t sequence;
+};
+
+struct attested_cache;
+
+struct verifier {
+        const struct trust_store *trust;
+        const char *const *domains;
+        const struct public_key *pubkey;        /* --pubkey, or NULL: the statement's key */
+        uint64_t max_age_s;                     /* 0: no freshness limit */
+        time_t now;
+        struct attested_cache *cache;           /* documents already verified */
+        uint64_t cache_hits;
+};
+
+int verifier_init(struct verifier *v);
+void verifier_done(struct verifier *v);
+
+bool verify_result_valid(const struct verify_result *r);
+void verify_envelope(struct verifier *v, const char *data, size_t len, struct verify_result *ret);
