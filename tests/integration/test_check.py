@@ -5,71 +5,11 @@
 
 import json
 import os
-import signal
-import subprocess
 import tempfile
 import time
 import unittest
 
-HOSTENC = os.environ['HOSTENC']
-FAKE_IMDS = os.environ['FAKE_IMDS']
-HOSTROOTS = os.environ['HOSTROOTS']
-IMDS_FIXTURES = os.environ['IMDS_FIXTURES']
-
-
-class FakeImds:
-    """Starts fake-imds on an ephemeral loopback port; stops it on exit."""
-
-    def __init__(self, compute, scenario='ok'):
-        self.compute = compute
-        self.scenario = scenario
-
-    def __enter__(self):
-        self.dir = tempfile.TemporaryDirectory(prefix='hostenc-it-')
-        d = self.dir.name
-        self.trust = os.path.join(d, 'trust.pem')
-        self.log = os.path.join(d, 'requests.log')
-        port_file = os.path.join(d, 'port')
-        self.proc = subprocess.Popen(
-            [FAKE_IMDS, '--compute', os.path.join(IMDS_FIXTURES, self.compute),
-             '--trust-out', self.trust, '--port-file', port_file,
-             '--scenario', self.scenario, '--log', self.log],
-            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        deadline = time.monotonic() + 20
-        while not os.path.exists(port_file):
-            if self.proc.poll() is not None or time.monotonic() > deadline:
-                raise RuntimeError('fake-imds did not start: %s' % self.proc.stderr.read())
-            time.sleep(0.02)
-        with open(port_file) as f:
-            self.url = 'http://127.0.0.1:%d' % int(f.read())
-        return self
-
-    def __exit__(self, *exc):
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            self.proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
-        self.proc.stderr.close()
-        self.dir.cleanup()
-
-    def requests(self):
-        """[(ms, method, target, status, headers)] from the request log."""
-        out = []
-        with open(self.log) as f:
-            for line in f:
-                parts = line.split()
-                out.append((int(parts[0]), parts[1], parts[2], int(parts[3]), parts[4:]))
-        return out
-
-
-def hostenc(*args, env=None):
-    e = dict(os.environ)
-    e.pop('NO_COLOR', None)
-    if env:
-        e.update(env)
-    return subprocess.run([HOSTENC] + list(args), capture_output=True, text=True, env=e, timeout=300)
+from harness import HOSTENC, HOSTROOTS, IMDS_FIXTURES, FakeImds, hostenc
 
 
 class Check(unittest.TestCase):
