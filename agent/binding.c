@@ -20,3 +20,9 @@ int binding_nonce(const struct public_key *k, char out[33])
         hex_encode(digest, 16, out);
         return 0;
 }
+
+bool binding_needs_refresh(const struct attested_facts *a, const char *nonce, time_t now)
+{
+        return a->state != ATTESTED_OK || strcmp(a->nonce, nonce) != 0 ||
+               now >= a->expires_at - BINDING_REFRESH_MARGIN_S;
+}

@@ -17,4 +17,14 @@
 /* Re-bind this long before the document's expiresOn. */
 #define BINDING_REFRESH_MARGIN_S (30 * 60)
 
+#include <stdbool.h>
+#include <time.h>
+
+#include "facts.h"
+
 int binding_nonce(const struct public_key *k, char out[33]);
+
+/* True when the attested document no longer binds the key usefully: not
+ * verified, not for this nonce, or within BINDING_REFRESH_MARGIN_S of its
+ * expiresOn (IMDS documents live six hours). */
+bool binding_needs_refresh(const struct attested_facts *a, const char *nonce, time_t now);

@@ -203,6 +203,18 @@ static void test_example_envelope_verifies(void **state)
         free(json);
 }
 
+static void test_binding_refresh(void **state)
+{
+        struct attested_facts a = { .state = ATTESTED_OK, .expires_at = 100000 };
+
+        strcpy(a.nonce, "4b742664a2cf66e737a73a857670f628");
+        assert_false(binding_needs_refresh(&a, a.nonce, 100000 - BINDING_REFRESH_MARGIN_S - 1));
+        assert_true(binding_needs_refresh(&a, a.nonce, 100000 - BINDING_REFRESH_MARGIN_S));
+        assert_true(binding_needs_refresh(&a, "07a9904d98a34988eca68bf40ab1ef63", 0));
+        a.state = ATTESTED_UNTRUSTED;
+        assert_true(binding_needs_refresh(&a, a.nonce, 0));
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -214,6 +226,7 @@ int main(void)
                 cmocka_unit_test(test_key_kinds),
                 cmocka_unit_test(test_envelope_parse),
                 cmocka_unit_test(test_example_envelope_verifies),
+                cmocka_unit_test(test_binding_refresh),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
