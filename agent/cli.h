@@ -11,6 +11,8 @@ enum {
         EXIT_CONFIG = 78,       /* EX_CONFIG: unusable configuration (trust file, host root) */
 };
 
+#include <stdbool.h>
+
 struct trust_store;
 
 int cmd_check(int argc, char **argv);
@@ -18,6 +20,9 @@ int cmd_verify(int argc, char **argv);
 
 /* "hostenc: " + message + newline on stderr: one line per error. */
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* "text" or "json"; logs "<cmd>: invalid value ... for --output" otherwise. */
+int parse_output_format(const char *cmd, const char *value, bool *ret_json);
 
 /* The built-in trust bundle, or the PEM bundle in file; logs its error. */
 int trust_load(const char *file, struct trust_store **ret);

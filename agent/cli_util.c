@@ -24,6 +24,16 @@ void log_error(const char *fmt, ...)
         fputc('\n', stderr);
 }
 
+int parse_output_format(const char *cmd, const char *value, bool *ret_json)
+{
+        if (strcmp(value, "json") != 0 && strcmp(value, "text") != 0) {
+                log_error("%s: invalid value \"%s\" for --output", cmd, value);
+                return -1;
+        }
+        *ret_json = !strcmp(value, "json");
+        return 0;
+}
+
 int trust_load(const char *file, struct trust_store **ret)
 {
         _cleanup_free_ char *pem = NULL;

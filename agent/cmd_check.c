@@ -128,9 +128,8 @@ static int parse_opts(int argc, char **argv, struct check_opts *o)
                                 return bad_value("--resource-tolerance-mib", optarg);
                         break;
                 case O_OUTPUT:
-                        if (strcmp(optarg, "json") && strcmp(optarg, "text"))
-                                return bad_value("--output", optarg);
-                        o->json = !strcmp(optarg, "json");
+                        if (parse_output_format("check", optarg, &o->json) < 0)
+                                return -EINVAL;
                         break;
                 case 'h':
                         usage(stdout);

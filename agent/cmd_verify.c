@@ -15,6 +15,7 @@
 #include "cli.h"
 #include "dsse.h"
 #include "fileio.h"
+#include "json.h"
 #include "macro.h"
 #include "strparse.h"
 #include "verify.h"
@@ -87,11 +88,8 @@ static int parse_opts(int argc, char **argv, struct verify_opts *o)
                         }
                         break;
                 case O_OUTPUT:
-                        if (strcmp(optarg, "json") && strcmp(optarg, "text")) {
-                                log_error("verify: invalid value \"%s\" for --output", optarg);
+                        if (parse_output_format("verify", optarg, &o->json) < 0)
                                 return -EINVAL;
-                        }
-                        o->json = !strcmp(optarg, "json");
                         break;
                 case 'h':
                         usage(stdout);
@@ -235,11 +233,10 @@ static int run(const struct verify_opts *o, char **paths, int n)
                         verify_file(&v, &out, paths[i]);
         }
         if (o->json) {
-                char *text = cJSON_Print(out.results);
+                _cleanup_free_ char *text = json_print(out.results, false);
 
                 if (text)
                         puts(text);
-                cJSON_free(text);
         } else
                 fprintf(stderr, "hostenc: verify: %u of %u envelopes valid\n", out.valid, out.total);
         rc = out.total > 0 && out.valid == out.total ? 0 : 1;

@@ -39,7 +39,7 @@ int dsse_envelope_build(const char *type, const void *payload, size_t len, const
         _cleanup_(cjson_deletep) cJSON *env = cJSON_CreateObject();
         _cleanup_free_ char *p64 = NULL, *s64 = NULL;
         cJSON *sigs, *one;
-        char *text, *copy;
+        char *text;
 
         if (!env || base64_encode(payload, len, &p64) < 0 || base64_encode(sig, siglen, &s64) < 0)
                 return -ENOMEM;
@@ -56,14 +56,10 @@ int dsse_envelope_build(const char *type, const void *payload, size_t len, const
         cJSON_AddStringToObject(one, "sig", s64);
         cJSON_AddItemToArray(sigs, one);
         cJSON_AddItemToObject(env, "signatures", sigs);
-        text = cJSON_PrintUnformatted(env);
+        text = json_print(env, true);
         if (!text)
                 return -ENOMEM;
-        copy = strdup(text);
-        cJSON_free(text);
-        if (!copy)
-                return -ENOMEM;
-        *ret = copy;
+        *ret = text;
         return 0;
 }
 

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "facts_json.h"
+#include "json.h"
 #include "report.h"
 
 void format_rfc3339(time_t t, char out[32])
@@ -35,7 +36,7 @@ cJSON *checks_to_json(const struct report *r)
 char *report_to_json(const struct node_facts *f, const struct report *r, time_t observed_at)
 {
         cJSON *o = cJSON_CreateObject();
-        char when[32], *text, *copy;
+        char when[32], *text;
 
         if (!o)
                 return NULL;
@@ -49,12 +50,7 @@ char *report_to_json(const struct node_facts *f, const struct report *r, time_t 
         cJSON_AddItemToObject(o, "attestedDocument", attested_facts_to_json(&f->attested));
         cJSON_AddItemToObject(o, "host", host_facts_to_json(&f->host));
         cJSON_AddItemToObject(o, "disks", disks_to_json(&f->host));
-        text = cJSON_Print(o);
+        text = json_print(o, false);
         cJSON_Delete(o);
-        if (!text)
-                return NULL;
-        /* Memory handed out must come from our allocator. */
-        copy = strdup(text);
-        cJSON_free(text);
-        return copy;
+        return text;
 }

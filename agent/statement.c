@@ -96,7 +96,7 @@ int statement_build(const struct statement_input *in, char **ret, size_t *ret_le
 {
         _cleanup_(cjson_deletep) cJSON *st = cJSON_CreateObject();
         const char *vm_id = statement_vm_id(in->facts);
-        char *text, *copy;
+        char *text;
 
         if (!vm_id)
                 return -ENOENT;
@@ -107,14 +107,10 @@ int statement_build(const struct statement_input *in, char **ret, size_t *ret_le
         cJSON_AddStringToObject(st, "predicateType", PREDICATE_TYPE);
         cJSON_AddItemToObject(st, "predicate", predicate(in));
         /* The bytes we sign are the bytes we send: printed once, never again. */
-        text = cJSON_PrintUnformatted(st);
+        text = json_print(st, true);
         if (!text)
                 return -ENOMEM;
-        copy = strdup(text);
-        cJSON_free(text);
-        if (!copy)
-                return -ENOMEM;
-        *ret_len = strlen(copy);
-        *ret = copy;
+        *ret_len = strlen(text);
+        *ret = text;
         return 0;
 }

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "strparse.h"
@@ -47,4 +48,16 @@ const cJSON *json_object(const cJSON *obj, const char *key, const char *where, i
                 return NULL;
         }
         return v;
+}
+
+char *json_print(const cJSON *o, bool compact)
+{
+        char *text = compact ? cJSON_PrintUnformatted(o) : cJSON_Print(o), *copy;
+
+        if (!text)
+                return NULL;
+        /* cJSON's allocator is not ours: hand out a copy callers free(). */
+        copy = strdup(text);
+        cJSON_free(text);
+        return copy;
 }

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cjson/cJSON.h>
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "facts.h"
@@ -18,3 +19,7 @@ const cJSON *json_object(const cJSON *obj, const char *key, const char *where, i
                          char *err, size_t errsz);
 
 void cjson_deletep(cJSON **j);
+
+/* Prints o (compact or indented) into memory of our own allocator: free()
+ * it. NULL when out of memory. */
+char *json_print(const cJSON *o, bool compact);
