@@ -42,28 +42,6 @@ static void usage(FILE *out)
               "  -h, --help           this text\n", out);
 }
 
-static int parse_duration(const char *s, uint64_t *ret_s)
-{
-        char num[24];
-        size_t n = strlen(s);
-        uint64_t v, mult = 1;
-
-        if (n == 0 || n >= sizeof(num))
-                return -EINVAL;
-        memcpy(num, s, n + 1);
-        switch (num[n - 1]) {
-        case 's': mult = 1; num[n - 1] = '\0'; break;
-        case 'm': mult = 60; num[n - 1] = '\0'; break;
-        case 'h': mult = 3600; num[n - 1] = '\0'; break;
-        case 'd': mult = 86400; num[n - 1] = '\0'; break;
-        default: break;
-        }
-        if (parse_u64(num, &v) < 0 || v == 0 || v > UINT64_MAX / mult / 2)
-                return -EINVAL;
-        *ret_s = v * mult;
-        return 0;
-}
-
 static int parse_opts(int argc, char **argv, struct verify_opts *o)
 {
         enum { O_TRUST = 256, O_PUBKEY, O_MAXAGE, O_OUTPUT };
@@ -82,7 +60,7 @@ static int parse_opts(int argc, char **argv, struct verify_opts *o)
                 case O_TRUST: o->trust_file = optarg; break;
                 case O_PUBKEY: o->pubkey_file = optarg; break;
                 case O_MAXAGE:
-                        if (parse_duration(optarg, &o->max_age_s) < 0) {
+                        if (parse_duration(optarg, false, &o->max_age_s) < 0) {
                                 log_error("verify: invalid value \"%s\" for --max-age", optarg);
                                 return -EINVAL;
                         }
@@ -184,7 +162,8 @@ static bool is_json_name(const char *name)
         return name[0] != '.' && n > 5 && !strcmp(name + n - 5, ".json");
 }
 
-/* Every regular *.json file in the directory, in name order, not recursing. */
+/* Every regular *.json file in the directory, in name order, not recursing;
+ * symlinks (an evidence directory's latest.json) are not counted twice. */
 static void verify_dir(struct verifier *v, struct output *out, const char *dir)
 {
         struct dirent **list = NULL;
@@ -202,7 +181,7 @@ static void verify_dir(struct verifier *v, struct output *out, const char *dir)
                 struct stat st;
 
                 snprintf(path, sizeof(path), "%s/%s", dir, list[i]->d_name);
-                if (is_json_name(list[i]->d_name) && stat(path, &st) == 0 && S_ISREG(st.st_mode))
+                if (is_json_name(list[i]->d_name) && lstat(path, &st) == 0 && S_ISREG(st.st_mode))
                         verify_file(v, out, path);
                 free(list[i]);
         }

@@ -12,7 +12,8 @@ static void usage(FILE *out)
               "and whether its temp and cache disks match what Azure says.\n\n"
               "Commands:\n"
               "  check       collect, evaluate and print one report (exit 0/1/2)\n"
-              "  verify      verify signed envelopes offline (exit 0 only if all valid)\n\n"
+              "  verify      verify signed envelopes offline (exit 0 only if all valid)\n"
+              "  run         the daemon: cycles, Node condition/label/events, metrics, evidence\n\n"
               "Options:\n"
               "  -h, --help     this text ('hostenc check --help' for the command)\n"
               "  --version      print the version\n", out);
@@ -36,7 +37,7 @@ int main(int argc, char **argv)
         }
         if (!strcmp(argv[1], "verify"))
                 return cmd_verify(argc - 1, argv + 1);
-        if (strcmp(argv[1], "check") != 0) {
+        if (strcmp(argv[1], "check") != 0 && strcmp(argv[1], "run") != 0) {
                 log_error("unknown command \"%s\" (try --help)", argv[1]);
                 return EXIT_USAGE;
         }
@@ -44,7 +45,7 @@ int main(int argc, char **argv)
                 log_error("libcurl initialisation failed");
                 return EXIT_SOFTWARE;
         }
-        r = cmd_check(argc - 1, argv + 1);
+        r = !strcmp(argv[1], "run") ? cmd_run(argc - 1, argv + 1) : cmd_check(argc - 1, argv + 1);
         curl_global_cleanup();
         return r;
 }

@@ -9,11 +9,17 @@
 #include "buf.h"
 
 struct http_request {
+        const char *method;             /* NULL = GET */
         const char *url;
         const char *const *headers;     /* NULL-terminated, "Name: value" */
-        size_t max_body;                /* every transport enforces it */
+        const char *body;               /* for POST/PATCH; may be NULL */
+        size_t body_len;
+        size_t max_body;                /* response cap; every transport enforces it */
         long connect_timeout_ms;
         long timeout_ms;
+        const char *ca_file;            /* NULL = the system trust store */
+        const char *client_cert;        /* mTLS, PEM; NULL = none */
+        const char *client_key;
 };
 
 struct http_response {
@@ -26,13 +32,13 @@ struct http_transport {
         /* Returns 0 when an HTTP answer arrived (any status), -E2BIG when the
          * body passed max_body, -ETIMEDOUT, -ECONNREFUSED, -EHOSTUNREACH or
          * -EPROTO for other transport failures. */
-        int (*get)(void *userdata, const struct http_request *req, struct http_response *resp);
+        int (*request)(void *userdata, const struct http_request *req, struct http_response *resp);
         void *userdata;
 };
 
 void http_response_done(struct http_response *resp);
 
 /* libcurl transport. Proxies are never used, redirects never followed,
- * TLS peers always verified. */
+ * TLS peers always verified; only http and https. */
 int http_curl_new(struct http_transport **ret);
 struct http_transport *http_curl_free(struct http_transport *t);

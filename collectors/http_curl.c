@@ -65,6 +65,11 @@ static int curl_error_to_errno(CURLcode c, bool overflow)
                 return -ETIMEDOUT;
         case CURLE_COULDNT_CONNECT:
                 return -ECONNREFUSED;
+        case CURLE_PEER_FAILED_VERIFICATION:
+        case CURLE_SSL_CONNECT_ERROR:
+        case CURLE_SSL_CERTPROBLEM:
+        case CURLE_SSL_CACERT_BADFILE:
+                return -EKEYREJECTED;
         case CURLE_COULDNT_RESOLVE_HOST:
         case CURLE_COULDNT_RESOLVE_PROXY:
                 return -EHOSTUNREACH;
@@ -96,9 +101,26 @@ static int build_headers(const char *const *headers, struct curl_slist **ret)
         return 0;
 }
 
+static bool set_method(CURL *h, const struct http_request *req)
+{
+        if (!req->method || !strcmp(req->method, "GET"))
+                return curl_easy_setopt(h, CURLOPT_HTTPGET, 1L) == CURLE_OK;
+        return curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method) == CURLE_OK &&
+               curl_easy_setopt(h, CURLOPT_POSTFIELDS, req->body ? req->body : "") == CURLE_OK &&
+               curl_easy_setopt(h, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t) req->body_len) == CURLE_OK;
+}
+
+static bool set_tls(CURL *h, const struct http_request *req)
+{
+        return (!req->ca_file || curl_easy_setopt(h, CURLOPT_CAINFO, req->ca_file) == CURLE_OK) &&
+               (!req->client_cert || curl_easy_setopt(h, CURLOPT_SSLCERT, req->client_cert) == CURLE_OK) &&
+               (!req->client_key || curl_easy_setopt(h, CURLOPT_SSLKEY, req->client_key) == CURLE_OK);
+}
+
 static bool setopts(CURL *h, const struct http_request *req, struct curl_slist *hdrs, struct sink *s)
 {
-        return curl_easy_setopt(h, CURLOPT_URL, req->url) == CURLE_OK &&
+        return set_method(h, req) && set_tls(h, req) &&
+               curl_easy_setopt(h, CURLOPT_URL, req->url) == CURLE_OK &&
                curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https") == CURLE_OK &&
                /* IMDS must never go through a proxy, even one configured later
                 * through the environment. */
@@ -120,7 +142,7 @@ static bool setopts(CURL *h, const struct http_request *req, struct curl_slist *
                curl_easy_setopt(h, CURLOPT_HEADERDATA, s) == CURLE_OK;
 }
 
-static int curl_get(void *userdata, const struct http_request *req, struct http_response *resp)
+static int curl_request(void *userdata, const struct http_request *req, struct http_response *resp)
 {
         _cleanup_(slist_freep) struct curl_slist *hdrs = NULL;
         struct http_response r = { .retry_after_s = -1, .body = BUF_INIT(req->max_body) };
@@ -157,7 +179,7 @@ int http_curl_new(struct http_transport **ret)
                 free(t);
                 return -ENOMEM;
         }
-        t->get = curl_get;
+        t->request = curl_request;
         *ret = t;
         return 0;
 }

@@ -19,12 +19,13 @@ static uint64_t system_now_ms(void *userdata)
         return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
 }
 
-static void system_sleep_ms(void *userdata, uint64_t ms)
+static int system_sleep_ms(void *userdata, uint64_t ms)
 {
         struct timespec ts = { .tv_sec = (time_t) (ms / 1000), .tv_nsec = (long) (ms % 1000) * 1000000 };
 
         while (nanosleep(&ts, &ts) < 0 && errno == EINTR)
                 ;
+        return 0;
 }
 
 static uint32_t system_random_u32(void *userdata)
@@ -115,15 +116,17 @@ static bool status_retryable(long s)
         return s == 404 || s == 408 || s == 410 || s == 429 || (s >= 500 && s <= 599);
 }
 
-static void rate_limit(struct imds_client *c)
+static int rate_limit(struct imds_client *c)
 {
         uint64_t now = c->clock->now_ms(c->clock->userdata);
 
-        if (c->have_last_request && now - c->last_request_ms < IMDS_MIN_INTERVAL_MS)
-                c->clock->sleep_ms(c->clock->userdata, IMDS_MIN_INTERVAL_MS - (now - c->last_request_ms));
+        if (c->have_last_request && now - c->last_request_ms < IMDS_MIN_INTERVAL_MS &&
+            c->clock->sleep_ms(c->clock->userdata, IMDS_MIN_INTERVAL_MS - (now - c->last_request_ms)) < 0)
+                return -ECANCELED;
         c->last_request_ms = c->clock->now_ms(c->clock->userdata);
         c->have_last_request = true;
         c->requests_sent++;
+        return 0;
 }
 
 static int build_url(const struct imds_client *c, const char *path, const char *extra,
@@ -144,8 +147,11 @@ static int attempt(struct imds_client *c, const struct http_request *req, uint64
 
         if ((uint64_t) r.timeout_ms > remaining)
                 r.timeout_ms = (long) (remaining > 100 ? remaining : 100);
-        rate_limit(c);
-        k = c->transport->get(c->transport->userdata, &r, resp);
+        if (rate_limit(c) < 0) {
+                snprintf(last, lastsz, "cancelled");
+                return -ECANCELED;
+        }
+        k = c->transport->request(c->transport->userdata, &r, resp);
         if (k == -E2BIG) {
                 snprintf(last, lastsz, "body larger than %zu bytes", req->max_body);
                 return k;
@@ -200,7 +206,11 @@ int imds_get(struct imds_client *c, const char *path, const char *extra_query,
                         k = -ETIMEDOUT;
                         break;
                 }
-                clk->sleep_ms(clk->userdata, delay);
+                if (clk->sleep_ms(clk->userdata, delay) < 0) {
+                        snprintf(last, sizeof(last), "cancelled during backoff");
+                        k = -ECANCELED;
+                        break;
+                }
         }
         now = clk->now_ms(clk->userdata);
         snprintf(err, errsz, "GET %s: %s after %u attempt%s in %.1f s", url, last, tries,

@@ -18,10 +18,12 @@
 #define IMDS_COMPUTE_MAX_BODY (256 * 1024)
 #define IMDS_ATTESTED_MAX_BODY ATTESTED_MAX_DOCUMENT
 
-/* Time and randomness as a seam, so the retry schedule is testable. */
+/* Time and randomness as a seam, so the retry schedule is testable. A
+ * sleep returns -ECANCELED when the caller must stop (the daemon's
+ * shutdown); imds_get then gives up at once. */
 struct imds_clock {
         uint64_t (*now_ms)(void *userdata);
-        void (*sleep_ms)(void *userdata, uint64_t ms);
+        int (*sleep_ms)(void *userdata, uint64_t ms);
         uint32_t (*random_u32)(void *userdata);
         void *userdata;
 };

@@ -3,6 +3,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 int parse_u64(const char *s, uint64_t *ret)
@@ -131,4 +132,39 @@ int hex_decode(const char *hex, uint8_t *out, size_t n)
         for (size_t i = 0; i < n; i++)
                 out[i] = (uint8_t) (hex_digit(hex[2 * i]) * 16 + hex_digit(hex[2 * i + 1]));
         return 0;
+}
+
+int parse_duration(const char *s, bool allow_zero, uint64_t *ret_s)
+{
+        static const struct { char unit; uint64_t mult; } units[] = {
+                { 's', 1 }, { 'm', 60 }, { 'h', 3600 }, { 'd', 86400 },
+        };
+        char num[24];
+        size_t n = strlen(s);
+        uint64_t v, mult = 1;
+
+        if (n == 0 || n >= sizeof(num))
+                return -EINVAL;
+        memcpy(num, s, n + 1);
+        for (size_t i = 0; i < sizeof(units) / sizeof(units[0]); i++)
+                if (num[n - 1] == units[i].unit) {
+                        mult = units[i].mult;
+                        num[n - 1] = '\0';
+                }
+        if (parse_u64(num, &v) < 0 || (v == 0 && !allow_zero) || v > UINT32_MAX / mult)
+                return -EINVAL;
+        *ret_s = v * mult;
+        return 0;
+}
+
+void format_duration(uint64_t s, char out[24])
+{
+        if (s && s % 86400 == 0)
+                snprintf(out, 24, "%llud", (unsigned long long) (s / 86400));
+        else if (s && s % 3600 == 0)
+                snprintf(out, 24, "%lluh", (unsigned long long) (s / 3600));
+        else if (s && s % 60 == 0)
+                snprintf(out, 24, "%llum", (unsigned long long) (s / 60));
+        else
+                snprintf(out, 24, "%llus", (unsigned long long) s);
 }

@@ -22,3 +22,8 @@ bool startswith(const char *s, const char *prefix);
 int hex_digit(char c);
 /* Exactly 2n hex digits into n bytes; -EINVAL otherwise (out untouched). */
 int hex_decode(const char *hex, uint8_t *out, size_t n);
+/* "90s", "10m", "6h", "7d" or plain seconds; -EINVAL otherwise or when
+ * zero is given and not allowed. */
+int parse_duration(const char *s, bool allow_zero, uint64_t *ret_s);
+/* The largest exact unit: 600 -> "10m", 90 -> "90s". */
+void format_duration(uint64_t s, char out[24]);

@@ -20,6 +20,7 @@ struct script {
 
 struct vclock {
         uint64_t now;
+        uint64_t cancel_after;  /* 0 = never */
         struct script *s;
 };
 
@@ -30,9 +31,10 @@ static uint64_t v_now(void *u)
         return vc.now;
 }
 
-static void v_sleep(void *u, uint64_t ms)
+static int v_sleep(void *u, uint64_t ms)
 {
         vc.now += ms;
+        return vc.cancel_after && vc.now > vc.cancel_after ? -ECANCELED : 0;
 }
 
 static uint32_t v_random(void *u)
@@ -157,6 +159,21 @@ static void test_connection_errors_are_retried(void **state)
         buf_done(&body);
 }
 
+static void test_cancelled_sleep_stops_at_once(void **state)
+{
+        struct script s = { .status = { 503 }, .n = 1 };
+        struct http_transport t = { fake_get, &s };
+        struct buf body = { 0 };
+        struct imds_client c;
+        char err[256];
+
+        vc = (struct vclock){ .now = 1000, .cancel_after = 1500, .s = &s };
+        assert_int_equal(imds_client_init(&c, &t, &vclock_ops, "http://127.0.0.1:1", "2023-07-01", 70000), 0);
+        assert_int_equal(imds_get(&c, "/metadata/instance/compute", NULL, 1024, &body, err, sizeof(err)), -ECANCELED);
+        assert_true(s.sent <= 2);
+        assert_non_null(strstr(err, "cancelled"));
+}
+
 static void test_backoff_bounds(void **state)
 {
         for (unsigned a = 0; a < 40; a++) {
@@ -191,6 +208,7 @@ int main(void)
                 cmocka_unit_test(test_no_retry_on_400_or_redirect),
                 cmocka_unit_test(test_oversized_is_not_retried),
                 cmocka_unit_test(test_connection_errors_are_retried),
+                cmocka_unit_test(test_cancelled_sleep_stops_at_once),
                 cmocka_unit_test(test_backoff_bounds),
                 cmocka_unit_test(test_client_validation),
         };

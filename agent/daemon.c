@@ -1,0 +1,555 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* hostenc run: one thread, one poll loop over a signalfd and the HTTP
+ * listener; cycles on a jittered interval, exponential backoff on errors. */
+#include "daemon.h"
+
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <sys/signalfd.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "attested.h"
+#include "binding.h"
+#include "blockdev.h"
+#include "cli.h"
+#include "evidence.h"
+#include "httpd.h"
+#include "jlog.h"
+#include "keyfile.h"
+#include "kube.h"
+#include "macro.h"
+#include "metrics.h"
+#include "report.h"
+#include "store.h"
+#include "strparse.h"
+#include "sysroot.h"
+
+#define READY_INTERVALS 3
+#define STALE_INTERVALS 3
+#define ERROR_BACKOFF_BASE_S 30
+
+struct daemon {
+        struct run_config cfg;
+        struct run_flags flags;
+        int argc;
+        char **argv, **envp;
+        const char *domains[2];
+        struct trust_store *trust;
+        struct signing_key *key;
+        struct signer_info si;
+        struct http_transport *http;
+        struct http_transport counting;         /* wraps http for IMDS metrics */
+        struct imds_client imds;
+        struct sysroot sr;
+        struct kube_client kube;
+        bool kube_on, node_read;
+        struct node_view view;
+        char provider_id[CONFIG_STR];
+        time_t heartbeat_due;
+        struct node_facts *facts;
+        struct attested_facts *binding;         /* kept across cycles until it needs refreshing */
+        uint64_t sequence;
+        char previous[65];
+        struct metrics m;
+        struct httpd *httpd;
+        int sigfd;
+        bool stop, reload;
+        uint64_t next_cycle_ms;
+        unsigned failures;
+        time_t started, last_success;
+        int last_exit;
+};
+
+static uint64_t mono_ms(void)
+{
+        struct timespec ts;
+
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
+}
+
+static uint32_t rnd(void)
+{
+        uint32_t v = 0;
+
+        if (getrandom(&v, sizeof(v), 0) != sizeof(v))
+                v = (uint32_t) mono_ms();
+        return v;
+}
+
+/* A uniformly random offset in [-pct%, +pct%] of base. */
+static int64_t jitter(uint64_t base, uint64_t pct)
+{
+        uint64_t span = base * pct / 100;
+
+        return span ? (int64_t) (rnd() % (2 * span + 1)) - (int64_t) span : 0;
+}
+
+static void handle_signal(struct daemon *d)
+{
+        struct signalfd_siginfo si;
+
+        while (read(d->sigfd, &si, sizeof(si)) == sizeof(si)) {
+                if (si.ssi_signo == SIGHUP)
+                        d->reload = true;
+                else
+                        d->stop = true;
+        }
+}
+
+/* Waits up to ms for a signal or an HTTP request, serving requests. */
+static void wait_events(struct daemon *d, uint64_t ms)
+{
+        struct pollfd p[2] = { { .fd = d->sigfd, .events = POLLIN }, { .fd = -1, .events = POLLIN } };
+        int t = ms > 60000 ? 60000 : (int) ms, ht;
+
+        if (d->httpd) {
+                p[1].fd = httpd_fd(d->httpd);
+                ht = httpd_timeout_ms(d->httpd);
+                if (ht >= 0 && ht < t)
+                        t = ht;
+        }
+        if (poll(p, 2, t) < 0 && errno != EINTR)
+                return;
+        if (p[0].revents & POLLIN)
+                handle_signal(d);
+        if (d->httpd)
+                httpd_run(d->httpd);
+}
+
+/* The IMDS client's backoff sleeps through here: the listener keeps
+ * answering and SIGTERM cuts the wait short. */
+static int daemon_sleep(void *userdata, uint64_t ms)
+{
+        struct daemon *d = userdata;
+        uint64_t end = mono_ms() + ms, now;
+
+        while (!d->stop && (now = mono_ms()) < end)
+                wait_events(d, end - now);
+        return d->stop ? -ECANCELED : 0;
+}
+
+static uint64_t clock_now(void *userdata)
+{
+        return mono_ms();
+}
+
+static uint32_t clock_random(void *userdata)
+{
+        return rnd();
+}
+
+/* Counts IMDS answers by endpoint and status class for the metrics. */
+static int counting_request(void *userdata, const struct http_request *req, struct http_response *resp)
+{
+        struct daemon *d = userdata;
+        int r = d->http->request(d->http->userdata, req, resp);
+        enum imds_endpoint ep = strstr(req->url, "/metadata/attested/") ? IMDS_EP_ATTESTED : IMDS_EP_COMPUTE;
+
+        d->m.imds[ep][code_class_of(r < 0 ? 0 : resp->status, r)]++;
+        return r;
+}
+
+static bool ready(const struct daemon *d, time_t now)
+{
+        return d->last_success && now - d->last_success <= (time_t) (READY_INTERVALS * d->cfg.interval_s);
+}
+
+static int route_metrics(void *userdata, char **body)
+{
+        struct daemon *d = userdata;
+        struct buf b = BUF_INIT(1 << 20);
+
+        d->m.spool_envelopes = *d->cfg.spool_dir ? spool_count(d->cfg.spool_dir) : 0;
+        if (metrics_render(&d->m, &b) < 0) {
+                buf_done(&b);
+                *body = strdup("metrics rendering failed\n");
+                return 500;
+        }
+        *body = buf_steal(&b);
+        return 200;
+}
+
+static int route_livez(void *userdata, char **body)
+{
+        *body = strdup("ok\n");
+        return 200;
+}
+
+static int route_readyz(void *userdata, char **body)
+{
+        struct daemon *d = userdata;
+        bool ok = ready(d, time(NULL));
+
+        *body = strdup(ok ? "ready\n" : "not ready: no successful cycle recently\n");
+        return ok ? 200 : 503;
+}
+
+static const struct imds_clock *daemon_clock(struct daemon *d)
+{
+        static struct imds_clock c = { clock_now, daemon_sleep, clock_random, NULL };
+
+        c.userdata = d;
+        return &c;
+}
+
+/* Everything that follows the configuration; run again on SIGHUP. */
+static int apply_config(struct daemon *d)
+{
+        int r;
+
+        d->domains[0] = d->cfg.metadata_domain;
+        d->domains[1] = NULL;
+        d->trust = trust_store_free(d->trust);
+        if (trust_load(*d->cfg.imds_trust ? d->cfg.imds_trust : NULL, &d->trust) < 0)
+                return EXIT_CONFIG;
+        r = imds_client_init(&d->imds, &d->counting, daemon_clock(d), d->cfg.imds_url, d->cfg.imds_api_version,
+                             d->cfg.imds_timeout_s * 1000);
+        if (r < 0) {
+                log_error("config: imdsUrl/imdsApiVersion: unusable (\"%s\", \"%s\")", d->cfg.imds_url,
+                          d->cfg.imds_api_version);
+                return EXIT_CONFIG;
+        }
+        sysroot_close(&d->sr);
+        r = sysroot_open(d->cfg.host_root, &d->sr);
+        if (r < 0) {
+                log_error("config: hostRoot %s: %s", d->cfg.host_root, strerror(-r));
+                return EXIT_CONFIG;
+        }
+        d->kube_on = strcmp(d->cfg.kube_api, "none") != 0;
+        if (d->kube_on && kube_client_init(&d->kube, &d->cfg, d->http, d->envp) < 0) {
+                log_error("config: kubeApi: not in a cluster (no KUBERNETES_SERVICE_HOST/PORT); "
+                          "set kubeApi, or \"none\" to disable the Kubernetes sink");
+                return EXIT_CONFIG;
+        }
+        d->m.kube = d->kube_on ? (const uint64_t(*)[2]) d->kube.requests : NULL;
+        d->node_read = false;
+        return 0;
+}
+
+static int load_signing_key(struct daemon *d)
+{
+        int r = *d->cfg.key ? keyfile_load(d->cfg.key, &d->key) : signing_key_generate(&d->key);
+
+        if (r < 0)
+                return EXIT_CONFIG;
+        return signer_info_init(d->key, &d->si) < 0 ? EXIT_SOFTWARE : 0;
+}
+
+static int setup_signals(struct daemon *d)
+{
+        sigset_t mask;
+
+        sigemptyset(&mask);
+        sigaddset(&mask, SIGTERM);
+        sigaddset(&mask, SIGINT);
+        sigaddset(&mask, SIGHUP);
+        if (sigprocmask(SIG_BLOCK, &mask, NULL) < 0)
+                return -errno;
+        d->sigfd = signalfd(-1, &mask, SFD_NONBLOCK | SFD_CLOEXEC);
+        return d->sigfd < 0 ? -errno : 0;
+}
+
+static int setup(struct daemon *d)
+{
+        static const struct httpd_routes routes_tmpl = { route_metrics, route_livez, route_readyz, NULL };
+        struct httpd_routes routes = routes_tmpl;
+        int r;
+
+        d->facts = calloc(1, sizeof(*d->facts));
+        d->binding = calloc(1, sizeof(*d->binding));
+        if (!d->facts || !d->binding || http_curl_new(&d->http) < 0 || setup_signals(d) < 0)
+                return EXIT_SOFTWARE;
+        d->counting = (struct http_transport){ counting_request, d };
+        r = load_signing_key(d);
+        if (r == 0)
+                r = apply_config(d);
+        if (r != 0 || !*d->cfg.metrics_listen || d->flags.cleanup)
+                return r;
+        routes.userdata = d;
+        if (httpd_start(d->cfg.metrics_listen, &routes, &d->httpd) < 0) {
+                log_error("config: metricsListen %s: cannot listen there", d->cfg.metrics_listen);
+                return EXIT_CONFIG;
+        }
+        return 0;
+}
+
+static void teardown(struct daemon *d)
+{
+        httpd_stop(d->httpd);
+        http_curl_free(d->http);
+        trust_store_free(d->trust);
+        signing_key_free(d->key);
+        signer_info_done(&d->si);
+        sysroot_close(&d->sr);
+        free(d->facts);
+        free(d->binding);
+        if (d->sigfd >= 0)
+                close(d->sigfd);
+}
+
+static void collect(struct daemon *d, time_t now)
+{
+        struct node_facts *f = d->facts;
+
+        imds_collect_compute(&d->imds, &f->imds);
+        /* The binding document lives six hours: fetch it again only near its
+         * expiry, so a cycle costs one IMDS request, not two. */
+        if (!d->stop && binding_needs_refresh(d->binding, d->si.nonce, now)) {
+                attested_collect(&d->imds, d->trust, d->domains, d->si.nonce, d->binding);
+                if (d->binding->state == ATTESTED_OK)
+                        d->m.last_attestation = (double) now;
+        }
+        f->attested = *d->binding;
+        blockdev_collect(&d->sr, &f->host);
+}
+
+static int sign(struct daemon *d, const struct report *rep, time_t now, char **env, size_t *len)
+{
+        struct statement_input in = {
+                .facts = d->facts, .report = rep, .observed_at = now, .node_name = d->cfg.node_name,
+                .provider_id = d->provider_id, .sequence = d->sequence + 1,
+                .previous_sha256 = d->sequence ? d->previous : NULL,
+        };
+        uint8_t digest[32];
+        int r = evidence_sign(d->key, &d->si, &in, env, len);
+
+        if (r < 0)
+                return r;
+        d->sequence++;
+        sha256(*env, *len, digest);
+        hex_encode(digest, sizeof(digest), d->previous);
+        return 0;
+}
+
+static int store_local(struct daemon *d, const char *env, size_t len, time_t now)
+{
+        char name[64], err[256];
+        uint64_t dropped = 0;
+        int r = 0, k;
+
+        store_name(now, d->sequence, name);
+        if (*d->cfg.evidence_dir) {
+                r = evidence_dir_store(d->cfg.evidence_dir, name, env, len, d->cfg.evidence_keep,
+                                       d->cfg.evidence_max_age_s, now);
+                if (r < 0)
+                        jlog("error", "evidence directory write failed", "dir", d->cfg.evidence_dir,
+                             "error", strerror(-r), NULL);
+        }
+        if (!*d->cfg.push_url)
+                return r;
+        k = spool_add(d->cfg.spool_dir, name, env, len, d->cfg.spool_max, &dropped);
+        d->m.spool_dropped += dropped;
+        if (k < 0)
+                return k;
+        struct push_target t = { d->http, d->cfg.push_url, d->cfg.push_token_file, d->cfg.push_ca_file,
+                                 d->cfg.push_cert, d->cfg.push_key_file };
+        k = spool_flush(d->cfg.spool_dir, &t, err, sizeof(err));
+        if (k < 0)
+                jlog("warning", "collector push failed; envelopes stay spooled", "error", err, NULL);
+        return r;
+}
+
+static void write_textfile(struct daemon *d)
+{
+        struct buf b = BUF_INIT(1 << 20);
+
+        if (*d->cfg.textfile && metrics_render(&d->m, &b) == 0 && evidence_write_atomic(d->cfg.textfile, b.data, b.len) < 0)
+                jlog("error", "textfile write failed", "path", d->cfg.textfile, NULL);
+        buf_done(&b);
+}
+
+static void read_node_once(struct daemon *d, time_t now)
+{
+        if (!d->kube_on || d->node_read)
+                return;
+        if (kube_read_node(&d->kube, now, d->provider_id, sizeof(d->provider_id), &d->view) == 0) {
+                d->node_read = true;
+                /* A heartbeat written by an earlier agent counts. */
+                d->heartbeat_due = d->view.known ? d->view.last_heartbeat + (time_t) d->cfg.heartbeat_s : 0;
+        } else
+                jlog("warning", "cannot read the Node", "error", d->kube.error, NULL);
+}
+
+static int update_node(struct daemon *d, const struct report *rep, bool stale, time_t now)
+{
+        struct kube_evidence ev = { .sha256 = d->sequence ? d->previous : NULL };
+        struct node_desired want;
+        struct node_plan plan;
+        char when[32];
+        int r;
+
+        if (!d->kube_on || d->flags.dry_run || !d->node_read)
+                return d->kube_on && !d->flags.dry_run && !d->node_read ? -EAGAIN : 0;
+        format_rfc3339(now, when);
+        ev.time = when;
+        node_desired_from(rep, stale, &want);
+        node_plan_make(&d->view, &want, now >= d->heartbeat_due, &plan);
+        if (!plan.write)
+                return 0;
+        r = kube_write_node(&d->kube, &want, &d->view, &plan, &ev, now);
+        if (r < 0) {
+                jlog("warning", "Node update failed", "error", d->kube.error, NULL);
+                return r;
+        }
+        if (plan.event != NODE_EVENT_NONE && kube_post_event(&d->kube, plan.event, want.message, now) < 0)
+                jlog("warning", "Event not recorded", "error", d->kube.error, NULL);
+        node_view_update(&d->view, &want, &plan, now);
+        d->heartbeat_due = now + (time_t) d->cfg.heartbeat_s + jitter(d->cfg.heartbeat_s, 10);
+        jlog("info", "Node updated", "status", want.status, "reason", want.reason, NULL);
+        return 0;
+}
+
+static void log_cycle(const struct daemon *d, const struct report *rep, double secs)
+{
+        char seq[24], dur[24];
+        const char *reason = "";
+
+        for (unsigned i = 0; i < rep->n_checks && !*reason; i++)
+                if (rep->checks[i].severity == SEVERITY_FAIL && rep->checks[i].status != CHECK_PASS)
+                        reason = rep->checks[i].reason;
+        snprintf(seq, sizeof(seq), "%llu", (unsigned long long) d->sequence);
+        snprintf(dur, sizeof(dur), "%.3f", secs);
+        jlog("info", "cycle", "verdict", verdict_to_string(rep->verdict), "reason", reason, "sequence", seq,
+             "evidenceSha256", d->sequence ? d->previous : "", "durationSeconds", dur, NULL);
+}
+
+/* One cycle. Returns 0 when signed evidence came out and every sink that
+ * matters took it, negative otherwise (the loop then backs off). */
+static int cycle(struct daemon *d)
+{
+        struct policy_opts po = { .resource_tolerance_mib = d->cfg.resource_tolerance_mib };
+        _cleanup_free_ char *env = NULL;
+        uint64_t t0 = mono_ms();
+        struct report rep;
+        size_t len = 0;
+        bool stale;
+        int r, k;
+
+        po.now = time(NULL);
+        read_node_once(d, po.now);
+        collect(d, po.now);
+        policy_evaluate(d->facts, &po, &rep);
+        r = sign(d, &rep, po.now, &env, &len);
+        if (r == 0)
+                r = store_local(d, env, len, po.now);
+        if (r == 0 && d->facts->imds.state != IMDS_OK)
+                r = -EAGAIN;            /* evidence written; still retry sooner */
+        if (r == 0 || env)
+                d->last_success = env ? po.now : d->last_success;
+        stale = !d->last_success || po.now - d->last_success > (time_t) (STALE_INTERVALS * d->cfg.interval_s);
+        k = update_node(d, &rep, stale && po.now - d->started > (time_t) (STALE_INTERVALS * d->cfg.interval_s), po.now);
+        d->m.report = rep;
+        d->m.have_report = true;
+        d->m.last_success = (double) d->last_success;
+        d->m.cycle_seconds = (double) (mono_ms() - t0) / 1000.0;
+        d->m.cycles[r < 0 || k < 0]++;
+        write_textfile(d);
+        log_cycle(d, &rep, d->m.cycle_seconds);
+        d->last_exit = rep.verdict == VERDICT_COMPLIANT ? EXIT_COMPLIANT
+                       : rep.verdict == VERDICT_NONCOMPLIANT ? EXIT_NONCOMPLIANT : EXIT_UNKNOWN;
+        return r < 0 ? r : k;
+}
+
+static void schedule(struct daemon *d, int result)
+{
+        uint64_t delay_s;
+
+        if (result < 0) {
+                d->failures++;
+                delay_s = (uint64_t) ERROR_BACKOFF_BASE_S << (d->failures < 12 ? d->failures - 1 : 11);
+                if (delay_s > d->cfg.max_backoff_s)
+                        delay_s = d->cfg.max_backoff_s;
+        } else {
+                d->failures = 0;
+                delay_s = d->cfg.interval_s;
+        }
+        d->next_cycle_ms = mono_ms() + (uint64_t) ((int64_t) delay_s * 1000 +
+                                                   jitter(delay_s * 1000, d->cfg.jitter_percent));
+}
+
+static void reload(struct daemon *d)
+{
+        struct run_config cfg;
+        struct run_flags flags;
+
+        d->reload = false;
+        if (config_load(d->argc, d->argv, d->envp, &cfg, &flags) != 0) {
+                jlog("error", "reload failed; keeping the running configuration", NULL);
+                return;
+        }
+        /* The signing key and the listener stay: a key change would start a
+         * new evidence chain, a listener change would break the probes. */
+        d->cfg = cfg;
+        if (apply_config(d) != 0)
+                jlog("error", "reloaded configuration unusable; restart to apply it", NULL);
+        else
+                jlog("info", "configuration reloaded", NULL);
+}
+
+static void loop(struct daemon *d)
+{
+        uint64_t now;
+
+        d->next_cycle_ms = mono_ms() + (d->flags.once ? 0 : (d->cfg.start_delay_s ? rnd() % (d->cfg.start_delay_s * 1000 + 1) : 0));
+        while (!d->stop) {
+                now = mono_ms();
+                if (now >= d->next_cycle_ms) {
+                        int r = cycle(d);
+
+                        if (d->flags.once)
+                                return;
+                        schedule(d, r);
+                        continue;
+                }
+                wait_events(d, d->next_cycle_ms - now);
+                if (d->reload)
+                        reload(d);
+        }
+}
+
+static int cleanup(struct daemon *d)
+{
+        int r;
+
+        if (!d->kube_on) {
+                log_error("run --cleanup: the Kubernetes sink is disabled (kubeApi \"none\")");
+                return EXIT_CONFIG;
+        }
+        r = kube_cleanup(&d->kube, time(NULL));
+        if (r < 0) {
+                log_error("run --cleanup: %s", d->kube.error);
+                return EXIT_SOFTWARE;
+        }
+        jlog("info", "removed our condition, label and annotations", "node", d->cfg.node_name, NULL);
+        return 0;
+}
+
+int daemon_run(int argc, char **argv, char **envp, const struct run_config *cfg, const struct run_flags *flags)
+{
+        struct daemon *d = calloc(1, sizeof(*d));
+        int r;
+
+        if (!d)
+                return EXIT_SOFTWARE;
+        *d = (struct daemon){ .cfg = *cfg, .flags = *flags, .argc = argc, .argv = argv, .envp = envp,
+                              .sr.dirfd = -EBADF, .sigfd = -1, .started = time(NULL) };
+        r = setup(d);
+        if (r == 0 && d->flags.cleanup)
+                r = cleanup(d);
+        else if (r == 0) {
+                jlog("info", "started", "node", d->cfg.node_name, "keyId", d->si.key_id, NULL);
+                loop(d);
+                r = d->flags.once ? d->last_exit : 0;
+                jlog("info", "stopped", NULL);
+        }
+        teardown(d);
+        free(d);
+        return r;
+}
