@@ -96,7 +96,8 @@ struct options {
 
 struct server {
     enum scenario scenario;
-    char *compute;               /* compute file bytes, served verbatim */
+    const char *compute_path;    /* re-read per request: tests edit it between cycles */
+    char *compute;               /* compute file bytes at start */
     size_t compute_len;
     char *vm_id;
     char *subscription_id;
@@ -445,6 +446,24 @@ static bool interruptible_sleep(const struct server *srv, int ms)
     return !atomic_load(&srv->stopping);
 }
 
+/* The compute file as it is now (tests rewrite it between the agent's
+ * cycles), copied into the response; the start-up copy if it is unreadable. */
+static struct reply current_compute(struct server *srv)
+{
+    FILE *f = fopen(srv->compute_path, "rb");
+    static _Thread_local char buf[COMPUTE_MAX + 1];
+    size_t n = f != NULL ? fread(buf, 1, sizeof(buf), f) : 0;
+    struct reply r;
+
+    if (f != NULL)
+        fclose(f);
+    if (n == 0 || n > COMPUTE_MAX)
+        return reply_buf(MHD_HTTP_OK, srv->compute, srv->compute_len);
+    r = reply_buf(MHD_HTTP_OK, buf, n);
+    r.mode = MHD_RESPMEM_MUST_COPY;
+    return r;
+}
+
 static struct reply handle_compute(struct server *srv)
 {
     unsigned int hit = atomic_fetch_add(&srv->compute_hits, 1);
@@ -476,7 +495,7 @@ static struct reply handle_compute(struct server *srv)
     default:
         break;
     }
-    return reply_buf(MHD_HTTP_OK, srv->compute, srv->compute_len);
+    return current_compute(srv);
 }
 
 static bool nonce_valid(const char *nonce)
@@ -768,6 +787,7 @@ int main(int argc, char **argv)
     atomic_init(&srv.compute_hits, 0);
     atomic_init(&srv.stopping, false);
     load_compute(&srv, opt.compute);
+    srv.compute_path = opt.compute;
     setup_pki(&srv, opt.trust_out);
     if (srv.scenario == SC_OVERSIZE)
         make_oversize(&srv);

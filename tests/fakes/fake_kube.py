@@ -677,7 +677,8 @@ def validate_new_event(event, namespace, node_name):
                 + involved_object_problems(event.get('involvedObject'), namespace, node_name)
                 + event_body_problems(event))
     if problems:
-        name = (event.get('metadata') or {}).get('name') if isinstance(event.get('metadata'), dict) else None
+        meta = event.get('metadata')
+        name = meta.get('name') if isinstance(meta, dict) else None
         raise HttpError(422, 'Event %r is invalid: %s' % (name, '; '.join(problems)),
                         details={'name': name, 'kind': 'events'})
     for key in ('firstTimestamp', 'lastTimestamp'):
@@ -802,9 +803,10 @@ class KubeState:
     # -- Events ---------------------------------------------------------------
 
     def _find_event(self, namespace, name):
-        for event in self.events:
+        """Index of the event in self.events, or None."""
+        for index, event in enumerate(self.events):
             if event['metadata']['namespace'] == namespace and event['metadata']['name'] == name:
-                return event
+                return index
         return None
 
     def _next_event_version(self):
@@ -829,14 +831,14 @@ class KubeState:
 
     def update_event(self, namespace, name, patch):
         with self.lock:
-            event = self._find_event(namespace, name)
-            if event is None:
+            index = self._find_event(namespace, name)
+            if index is None:
                 raise HttpError(404, 'events "%s" not found' % name, details={'name': name, 'kind': 'events'})
-            candidate = copy.deepcopy(event)
+            candidate = copy.deepcopy(self.events[index])
             apply_event_patch(candidate, patch)
-            if candidate != event:
+            if candidate != self.events[index]:
                 candidate['metadata']['resourceVersion'] = self._next_event_version()
-                self.events[self.events.index(event)] = candidate
+                self.events[index] = candidate
             return copy.deepcopy(candidate)
 
     def events_snapshot(self):
@@ -886,9 +888,9 @@ def api_patch_node(state, request, name):
 
 def api_create_event(state, request, namespace):
     require_content_type(request, (JSON,))
-    event = request.json()
+    event = copy.deepcopy(request.json())  # validation normalises times; the log keeps what was sent
     validate_new_event(event, namespace, state.node_name)
-    return Reply(201, state.add_event(namespace, copy.deepcopy(event)))
+    return Reply(201, state.add_event(namespace, event))
 
 
 def api_patch_event(state, request, namespace, name):
