@@ -462,8 +462,11 @@ static void schedule(struct daemon *d, int result)
         uint64_t delay_s;
 
         if (result < 0) {
+                /* Retry sooner than the interval at first, then back off. */
+                uint64_t base = d->cfg.interval_s < ERROR_BACKOFF_BASE_S ? d->cfg.interval_s : ERROR_BACKOFF_BASE_S;
+
                 d->failures++;
-                delay_s = (uint64_t) ERROR_BACKOFF_BASE_S << (d->failures < 12 ? d->failures - 1 : 11);
+                delay_s = base << (d->failures < 12 ? d->failures - 1 : 11);
                 if (delay_s > d->cfg.max_backoff_s)
                         delay_s = d->cfg.max_backoff_s;
         } else {

@@ -66,7 +66,8 @@ class HttpError(Exception):
 
 
 class Reply:
-    """An answer: status code, a JSON-serialisable body, extra headers."""
+    """An answer: status code, a JSON-serialisable body (or bytes that are
+    already JSON, sent as they are), extra headers."""
 
     def __init__(self, code, body, headers=None):
         self.code = code
@@ -177,7 +178,7 @@ def read_request(handler):
 
 
 def send_reply(handler, reply):
-    data = json.dumps(reply.body).encode('utf-8')
+    data = reply.body if isinstance(reply.body, bytes) else json.dumps(reply.body).encode('utf-8')
     try:
         handler.send_response(reply.code)
         handler.send_header('Content-Type', JSON)
@@ -568,8 +569,8 @@ def check_map_patch_keys(field, current, patch):
     touched = list(current) if patch is None else list(patch)
     protected = sorted(k for k in touched if is_protected_key(k))
     if protected:
-        raise HttpError(422, 'metadata.%s: Forbidden: %s belong to Kubernetes/AKS and may not be '
-                        'changed by hostenc' % (field, ', '.join(protected)))
+        raise HttpError(422, 'metadata.%s: Forbidden: keys reserved for Kubernetes/AKS may not be '
+                        'changed by hostenc: %s' % (field, ', '.join(protected)))
     for key, value in (patch or {}).items():
         if value is None:
             continue

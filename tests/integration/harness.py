@@ -34,6 +34,7 @@ class FakeImds:
         deadline = time.monotonic() + 20
         while not os.path.exists(port_file):
             if self.proc.poll() is not None or time.monotonic() > deadline:
+                self.proc.kill()
                 raise RuntimeError('fake-imds did not start: %s' % self.proc.stderr.read())
             time.sleep(0.02)
         with open(port_file) as f:
