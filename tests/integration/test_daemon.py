@@ -109,17 +109,18 @@ class Daemon(unittest.TestCase):
             json.dump(doc, f)
         os.replace(self.compute + '.tmp', self.compute)
 
-    def args(self, *extra):
+    def args(self, *extra, heartbeat='1h'):
+        hb = ['--heartbeat', heartbeat] if heartbeat else []
         return ['run', '--host-root', os.path.join(HOSTROOTS, 'd4sv5'), '--imds-url', self.imds.url,
                 '--imds-trust', self.imds.trust, '--imds-timeout', '3', '--kube-api', self.kube.url,
                 '--kube-token-file', self.token, '--node-name', NODE, '--interval', '2s',
-                '--start-delay', '0s', '--jitter-percent', '0', '--heartbeat', '1h',
+                '--start-delay', '0s', '--jitter-percent', '0'] + hb + [
                 '--metrics-listen', '127.0.0.1:%d' % self.metrics_port, '--evidence-dir', self.evidence,
                 '--push-url', self.collector.url + '/v1/evidence', '--push-token-file', self.token,
                 '--spool-dir', self.spool, '--textfile', os.path.join(self.tmp, 'hostenc.prom')] + list(extra)
 
-    def start(self, *extra):
-        self.proc = subprocess.Popen([HOSTENC] + self.args(*extra), stdout=subprocess.PIPE,
+    def start(self, *extra, heartbeat='1h'):
+        self.proc = subprocess.Popen([HOSTENC] + self.args(*extra, heartbeat=heartbeat), stdout=subprocess.PIPE,
                                      stderr=subprocess.PIPE, text=True)
 
     def condition(self):
@@ -223,9 +224,9 @@ class Daemon(unittest.TestCase):
         self.assertRegex(text, r'hostenc_imds_requests_total\{endpoint="compute",code_class="2xx"\} [1-9]')
         self.assertRegex(text, r'hostenc_kube_requests_total\{kind="condition",result="ok"\} [3-9]')
         self.assertRegex(text, r'hostenc_last_success_timestamp_seconds 1\d{9}')
-        if PROMTOOL:
-            p = subprocess.run([PROMTOOL, 'check', 'metrics'], input=text, capture_output=True, text=True)
-            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        self.assertIsNotNone(PROMTOOL, 'promtool (Debian package prometheus) is needed to lint the metrics')
+        p = subprocess.run([PROMTOOL, 'check', 'metrics'], input=text, capture_output=True, text=True)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
         self.assertEqual(self.scrape('/livez')[0], 200)
         self.assertEqual(self.scrape('/readyz')[0], 200)
         self.assertEqual(self.scrape('/nope')[0], 404)
@@ -301,6 +302,40 @@ class Daemon(unittest.TestCase):
         self.assertNotIn('hostenc.dev/encryption-at-host', node['metadata']['labels'])
         self.assertNotIn('hostenc.dev/evidence-sha256', node['metadata']['annotations'])
         self.assertIn('kubernetes.io/os', node['metadata']['labels'])
+
+    def test_heartbeat_retention_and_reload(self):
+        cfg = os.path.join(self.tmp, 'config.json')
+        with open(cfg, 'w') as f:
+            json.dump({'heartbeat': '3s', 'evidenceKeep': 3}, f)
+        self.start('--config', cfg, heartbeat=None)      # the file sets it
+        self.wait_status('False')
+        # With nothing changing, the condition is still rewritten on the heartbeat.
+        self.wait_for('three heartbeats', lambda: len([w for w in self.api_writes()
+                                                       if w['path'].endswith('/status')]) >= 3, timeout=20)
+        first, last = [w for w in self.api_writes() if w['path'].endswith('/status')][::2][:2]
+        self.assertGreaterEqual(last['t'] - first['t'], 2.5, 'heartbeat faster than configured')
+        self.assertEqual(self.kube.get('/_fake/events'), [])
+        # Retention keeps the newest evidenceKeep envelopes.
+        self.wait_for('retention', lambda: len([n for n in os.listdir(self.evidence) if n.startswith('hostenc-')]) == 3
+                      and len(os.listdir(self.spool)) == 0)
+        time.sleep(2.5)
+        self.assertEqual(len([n for n in os.listdir(self.evidence) if n.startswith('hostenc-')]), 3)
+        # SIGHUP reloads; a broken file is refused and the running config kept.
+        with open(cfg, 'w') as f:
+            json.dump({'heartbeat': '3s', 'evidenceKeep': 2}, f)
+        self.proc.send_signal(signal.SIGHUP)
+        self.wait_for('reloaded keep', lambda: len([n for n in os.listdir(self.evidence) if n.startswith('hostenc-')]) == 2)
+        with open(cfg, 'w') as f:
+            f.write('{not json')
+        self.proc.send_signal(signal.SIGHUP)
+        time.sleep(2.5)
+        self.assertIsNone(self.proc.poll())
+        rc, took, out, err = self.stop_daemon()
+        self.assertEqual(rc, 0)
+        msgs = [json.loads(l)['msg'] for l in out.splitlines()]
+        self.assertIn('configuration reloaded', msgs)
+        self.assertIn('reload failed; keeping the running configuration', msgs)
+        self.assertIn('config: file %s: not a JSON object' % cfg, err)
 
     def test_config_file_env_and_print(self):
         cfg = os.path.join(self.tmp, 'config.json')
