@@ -157,16 +157,6 @@ static int apply_file(struct run_config *c, const char *file)
         return 0;
 }
 
-static const char *env_get(char *const *envp, const char *name)
-{
-        size_t n = strlen(name);
-
-        for (; envp && *envp; envp++)
-                if (!strncmp(*envp, name, n) && (*envp)[n] == '=')
-                        return *envp + n + 1;
-        return NULL;
-}
-
 static int apply_env(struct run_config *c, char *const *envp)
 {
         char name[64], source[80];
@@ -175,7 +165,7 @@ static int apply_env(struct run_config *c, char *const *envp)
 
         for (size_t i = 0; i < N_KEYS; i++) {
                 env_name(&keys[i], name);
-                v = env_get(envp, name);
+                v = envp_get(envp, name);
                 if (!v)
                         continue;
                 snprintf(source, sizeof(source), "environment %s", name);
@@ -321,7 +311,7 @@ int config_load(int argc, char **argv, char *const *envp, struct run_config *ret
         set_defaults(c);
         r = parse_flags(argc, argv, opts, false, c, &f);
         if (r == 0 && !f.config_file)
-                f.config_file = env_get(envp, "HOSTENC_CONFIG");
+                f.config_file = envp_get(envp, "HOSTENC_CONFIG");
         if (r == 0 && f.config_file)
                 r = apply_file(c, f.config_file);
         if (r == 0)

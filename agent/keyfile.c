@@ -11,17 +11,9 @@
 #include "fileio.h"
 #include "macro.h"
 
-static void freezep(char **p)
-{
-        if (*p) {
-                explicit_bzero(*p, strlen(*p));
-                free(*p);
-        }
-}
-
 int keyfile_load(const char *path, struct signing_key **ret)
 {
-        __attribute__((cleanup(freezep))) char *pem = NULL;
+        _cleanup_secret_ char *pem = NULL;
         _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
         struct stat st;
         size_t len;

@@ -25,20 +25,10 @@ const char *kube_kind_name(enum kube_kind kind)
         return kind_names[kind];
 }
 
-static const char *env_get(char *const *envp, const char *name)
-{
-        size_t n = strlen(name);
-
-        for (; envp && *envp; envp++)
-                if (!strncmp(*envp, name, n) && (*envp)[n] == '=')
-                        return *envp + n + 1;
-        return NULL;
-}
-
 int kube_client_init(struct kube_client *k, const struct run_config *c, const struct http_transport *http,
                      char *const *envp)
 {
-        const char *host = env_get(envp, "KUBERNETES_SERVICE_HOST"), *port = env_get(envp, "KUBERNETES_SERVICE_PORT");
+        const char *host = envp_get(envp, "KUBERNETES_SERVICE_HOST"), *port = envp_get(envp, "KUBERNETES_SERVICE_PORT");
         struct kube_client n = { .http = http };
         int r;
 
@@ -73,20 +63,12 @@ static void hold(struct kube_client *k, const struct http_response *resp, time_t
         k->hold_until = now + (time_t) backoff;
 }
 
-static void freezep(char **p)
-{
-        if (*p) {
-                explicit_bzero(*p, strlen(*p));
-                free(*p);
-        }
-}
-
 /* One API call. Returns the HTTP status (2xx..5xx) or a negative errno;
  * the response body, when wanted, goes to ret_body. */
 static int call(struct kube_client *k, enum kube_kind kind, const char *method, const char *path,
                 const char *content_type, const char *body, time_t now, struct buf *ret_body)
 {
-        __attribute__((cleanup(freezep))) char *token = NULL, *auth = NULL;
+        _cleanup_secret_ char *token = NULL, *auth = NULL;
         char url[2 * CONFIG_STR], ctype[96];
         struct http_response resp = { .retry_after_s = -1 };
         size_t len;

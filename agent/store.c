@@ -137,17 +137,9 @@ uint64_t spool_count(const char *dir)
         return (uint64_t) n;
 }
 
-static void freezep(char **p)
-{
-        if (*p) {
-                explicit_bzero(*p, strlen(*p));
-                free(*p);
-        }
-}
-
 static int push_one(const struct push_target *t, const char *data, size_t len, char *err, size_t errsz)
 {
-        __attribute__((cleanup(freezep))) char *token = NULL, *auth = NULL;
+        _cleanup_secret_ char *token = NULL, *auth = NULL;
         struct http_response resp = { .retry_after_s = -1 };
         const char *headers[3] = { "Content-Type: application/vnd.in-toto+dsse+json", NULL, NULL };
         size_t n;

@@ -3,6 +3,7 @@
 
 #include <errno.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
@@ -21,7 +22,17 @@ static inline void closep(int *fd)
                 (void) close(*fd);
 }
 
+/* For secrets (tokens, key PEM): wipe before freeing. */
+static inline void free_secretp(char **p)
+{
+        if (*p) {
+                explicit_bzero(*p, strlen(*p));
+                free(*p);
+        }
+}
+
 #define _cleanup_free_ _cleanup_(freep)
+#define _cleanup_secret_ _cleanup_(free_secretp)
 #define _cleanup_close_ _cleanup_(closep)
 
 /* Hands ownership over: returns the pointer and leaves NULL behind, so the

@@ -168,3 +168,13 @@ void format_duration(uint64_t s, char out[24])
         else
                 snprintf(out, 24, "%llus", (unsigned long long) s);
 }
+
+const char *envp_get(char *const *envp, const char *name)
+{
+        size_t n = strlen(name);
+
+        for (; envp && *envp; envp++)
+                if (!strncmp(*envp, name, n) && (*envp)[n] == '=')
+                        return *envp + n + 1;
+        return NULL;
+}

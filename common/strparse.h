@@ -27,3 +27,5 @@ int hex_decode(const char *hex, uint8_t *out, size_t n);
 int parse_duration(const char *s, bool allow_zero, uint64_t *ret_s);
 /* The largest exact unit: 600 -> "10m", 90 -> "90s". */
 void format_duration(uint64_t s, char out[24]);
+/* The value of name in an environment array (envp), or NULL. */
+const char *envp_get(char *const *envp, const char *name);
