@@ -112,7 +112,21 @@ static enum check_status lun_mismatch(const struct node_facts *f, struct check_r
         return c->status;
 }
 
-enum check_status check_data_disks(const struct node_facts *f, struct check_result *c)
+/* A mismatch younger than the grace window is pending, not yet a failure. */
+static enum check_status mismatch(const struct policy_opts *o, struct check_result *c)
+{
+        uint64_t age = o->data_disk_mismatch_since ? (uint64_t) (o->now - o->data_disk_mismatch_since) : 0;
+
+        if (o->data_disk_grace_s && age < o->data_disk_grace_s) {
+                c->status = CHECK_UNKNOWN;
+                msg_append(c->message, sizeof(c->message), " (%s for %llus; fails after %llus: IMDS may lag a hot-attach)",
+                           c->reason, (unsigned long long) age, (unsigned long long) o->data_disk_grace_s);
+                c->reason = "DataDiskMismatchPending";
+        }
+        return c->status;
+}
+
+enum check_status check_data_disks(const struct node_facts *f, const struct policy_opts *o, struct check_result *c)
 {
         const struct imds_compute *m = &f->imds.compute;
         unsigned guest = count_role(&f->host, ROLE_DATA, NULL), count;
@@ -122,8 +136,10 @@ enum check_status check_data_disks(const struct node_facts *f, struct check_resu
         if (!m->data_disks_present)
                 return check_set(c, CHECK_UNKNOWN, "DataDisksNotReported",
                                  "compute.storageProfile.dataDisks is absent");
-        if (guest != m->n_data_disks)
-                return lun_mismatch(f, c);
+        if (guest != m->n_data_disks) {
+                lun_mismatch(f, c);
+                return mismatch(o, c);
+        }
         for (unsigned i = 0; i < m->n_data_disks; i++) {
                 const struct imds_disk *d = &m->data_disks[i];
                 const struct disk_facts *g;
@@ -135,15 +151,18 @@ enum check_status check_data_disks(const struct node_facts *f, struct check_resu
                                          "dataDisks[%u] has lun \"%s\" and diskSizeGB \"%s\"", i,
                                          d->lun.value, d->disk_size_gb.value);
                 g = guest_lun(&f->host, lun, &count);
-                if (!g || count != 1)
-                        return lun_mismatch(f, c);
+                if (!g || count != 1) {
+                        lun_mismatch(f, c);
+                        return mismatch(o, c);
+                }
                 /* diskSizeGB is GiB in practice (azure-vm-utils compares so). */
-                if (g->size_bytes / GIB != gb)
-                        return check_set(c, CHECK_FAIL, "DataDiskSizeMismatch",
-                                         "lun %u: IMDS diskSizeGB %s, guest %s has %llu bytes (%llu GiB)",
-                                         lun, d->disk_size_gb.value, g->name,
-                                         (unsigned long long) g->size_bytes,
-                                         (unsigned long long) (g->size_bytes / GIB));
+                if (g->size_bytes / GIB != gb) {
+                        check_set(c, CHECK_FAIL, "DataDiskSizeMismatch",
+                                  "lun %u: IMDS diskSizeGB %s, guest %s has %llu bytes (%llu GiB)", lun,
+                                  d->disk_size_gb.value, g->name, (unsigned long long) g->size_bytes,
+                                  (unsigned long long) (g->size_bytes / GIB));
+                        return mismatch(o, c);
+                }
         }
         check_set(c, CHECK_PASS, "DataDisksMatch", "%s", "");
         lun_sets(f, c->message, sizeof(c->message));

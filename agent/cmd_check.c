@@ -219,7 +219,7 @@ static int load_key(const struct check_opts *o, struct signing_key **ret)
 
 static int write_attestation(const struct check_opts *o, const struct signing_key *key,
                              const struct signer_info *si, const struct node_facts *f,
-                             const struct report *rep, time_t now)
+                             const struct report *rep, const struct policy_opts *po)
 {
         char host[256] = "", prev[65];
         _cleanup_free_ char *env = NULL;
@@ -230,7 +230,7 @@ static int write_attestation(const struct check_opts *o, const struct signing_ke
         if (!o->node_name && gethostname(host, sizeof(host) - 1) < 0)
                 host[0] = '\0';
         struct statement_input in = {
-                .facts = f, .report = rep, .observed_at = now,
+                .facts = f, .report = rep, .policy = po, .observed_at = po->now,
                 .node_name = o->node_name ? o->node_name : host, .provider_id = o->provider_id,
                 .sequence = 1,
         };
@@ -302,7 +302,7 @@ static int run(const struct check_opts *o)
         report_input_errors(c.facts);
         po.now = time(NULL);
         policy_evaluate(c.facts, &po, &rep);
-        if (o->attestation && write_attestation(o, c.key, &c.si, c.facts, &rep, po.now) < 0)
+        if (o->attestation && write_attestation(o, c.key, &c.si, c.facts, &rep, &po) < 0)
                 return EXIT_SOFTWARE;
         if (emit(o, c.facts, &rep, po.now) < 0 || fflush(stdout) != 0) {
                 log_error("stdout: %s", strerror(errno));

@@ -39,6 +39,7 @@ static const struct key keys[] = {
         S("imdsTrust", "imds-trust", imds_trust, ""),
         S("metadataDomain", "metadata-domain", metadata_domain, "metadata.azure.com"),
         U("resourceToleranceMiB", "resource-tolerance-mib", resource_tolerance_mib, 0, 1 << 20, "1024"),
+        D("dataDiskGrace", "data-disk-grace", data_disk_grace_s, 0, 86400, "2m"),
         D("interval", "interval", interval_s, 1, 7 * 86400, "10m"),
         D("startDelay", "start-delay", start_delay_s, 0, 86400, "30s"),
         U("jitterPercent", "jitter-percent", jitter_percent, 0, 50, "10"),

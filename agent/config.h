@@ -19,6 +19,7 @@ struct run_config {
         char imds_trust[CONFIG_STR];
         char metadata_domain[CONFIG_STR];
         uint64_t resource_tolerance_mib;
+        uint64_t data_disk_grace_s;
         uint64_t interval_s;
         uint64_t start_delay_s;
         uint64_t jitter_percent;

@@ -56,6 +56,7 @@ struct daemon {
         struct attested_facts *binding;         /* kept across cycles until it needs refreshing */
         uint64_t sequence;
         char previous[65];
+        time_t data_mismatch_since;
         struct metrics m;
         struct httpd *httpd;
         int sigfd;
@@ -310,10 +311,10 @@ static void collect(struct daemon *d, time_t now)
         blockdev_collect(&d->sr, &f->host);
 }
 
-static int sign(struct daemon *d, const struct report *rep, time_t now, char **env, size_t *len)
+static int sign(struct daemon *d, const struct report *rep, const struct policy_opts *po, char **env, size_t *len)
 {
         struct statement_input in = {
-                .facts = d->facts, .report = rep, .observed_at = now, .node_name = d->cfg.node_name,
+                .facts = d->facts, .report = rep, .policy = po, .observed_at = po->now, .node_name = d->cfg.node_name,
                 .provider_id = d->provider_id, .sequence = d->sequence + 1,
                 .previous_sha256 = d->sequence ? d->previous : NULL,
         };
@@ -406,6 +407,22 @@ static int update_node(struct daemon *d, const struct report *rep, bool stale, t
         return 0;
 }
 
+/* Remembers when a data-disk mismatch was first seen, for the grace window. */
+static void track_data_mismatch(struct daemon *d, const struct report *rep, time_t now)
+{
+        for (unsigned i = 0; i < rep->n_checks; i++) {
+                const struct check_result *c = &rep->checks[i];
+                bool mismatch = c->status == CHECK_FAIL || !strcmp(c->reason, "DataDiskMismatchPending");
+
+                if (strcmp(c->id, "data-disks") != 0)
+                        continue;
+                if (!mismatch)
+                        d->data_mismatch_since = 0;
+                else if (!d->data_mismatch_since)
+                        d->data_mismatch_since = now;
+        }
+}
+
 static void log_cycle(const struct daemon *d, const struct report *rep, double secs)
 {
         char seq[24], dur[24];
@@ -424,7 +441,9 @@ static void log_cycle(const struct daemon *d, const struct report *rep, double s
  * matters took it, negative otherwise (the loop then backs off). */
 static int cycle(struct daemon *d)
 {
-        struct policy_opts po = { .resource_tolerance_mib = d->cfg.resource_tolerance_mib };
+        struct policy_opts po = { .resource_tolerance_mib = d->cfg.resource_tolerance_mib,
+                                  .data_disk_grace_s = d->cfg.data_disk_grace_s,
+                                  .data_disk_mismatch_since = d->data_mismatch_since };
         _cleanup_free_ char *env = NULL;
         uint64_t t0 = mono_ms();
         struct report rep;
@@ -436,7 +455,8 @@ static int cycle(struct daemon *d)
         read_node_once(d, po.now);
         collect(d, po.now);
         policy_evaluate(d->facts, &po, &rep);
-        r = sign(d, &rep, po.now, &env, &len);
+        track_data_mismatch(d, &rep, po.now);
+        r = sign(d, &rep, &po, &env, &len);
         if (r == 0)
                 r = store_local(d, env, len, po.now);
         if (r == 0 && d->facts->imds.state != IMDS_OK)

@@ -106,7 +106,7 @@ void policy_evaluate(const struct node_facts *f, const struct policy_opts *o, st
         check_attested_identity(f, o->now, add(&r, "attested-identity", SEVERITY_FAIL));
         check_disk_inventory(f, add(&r, "disk-inventory", SEVERITY_FAIL));
         check_os_disk(f, add(&r, "os-disk", SEVERITY_FAIL));
-        check_data_disks(f, add(&r, "data-disks", SEVERITY_FAIL));
+        check_data_disks(f, o, add(&r, "data-disks", SEVERITY_FAIL));
         check_resource_disk(f, o->resource_tolerance_mib, add(&r, "resource-disk", SEVERITY_FAIL));
         check_ade_conflict(f, add(&r, "ade-conflict", SEVERITY_FAIL));
         check_local_nvme(f, add(&r, "local-nvme", SEVERITY_WARN));

@@ -32,6 +32,10 @@ struct report {
 struct policy_opts {
         time_t now;
         uint64_t resource_tolerance_mib;
+        /* IMDS lags hot-attach: in daemon mode a data-disk mismatch fails only
+         * once it has persisted this long (0 = fail at once, as check does). */
+        uint64_t data_disk_grace_s;
+        time_t data_disk_mismatch_since;        /* when first seen; 0 = not before now */
 };
 
 #define POLICY_DEFAULT_RESOURCE_TOLERANCE_MIB 1024
@@ -50,7 +54,7 @@ enum check_status check_ade_conflict(const struct node_facts *f, struct check_re
 enum check_status check_cache_settings(const struct node_facts *f, struct check_result *c);
 enum check_status check_disk_inventory(const struct node_facts *f, struct check_result *c);
 enum check_status check_os_disk(const struct node_facts *f, struct check_result *c);
-enum check_status check_data_disks(const struct node_facts *f, struct check_result *c);
+enum check_status check_data_disks(const struct node_facts *f, const struct policy_opts *o, struct check_result *c);
 enum check_status check_resource_disk(const struct node_facts *f, uint64_t tolerance_mib, struct check_result *c);
 enum check_status check_local_nvme(const struct node_facts *f, struct check_result *c);
 enum check_status check_temp_disk_usage(const struct node_facts *f, struct check_result *c);

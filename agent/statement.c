@@ -59,6 +59,22 @@ static cJSON *signer_json(const struct statement_signer *s)
         return o;
 }
 
+/* What a verifier needs to re-run the same policy on the same facts. */
+static cJSON *policy_json(const struct policy_opts *o)
+{
+        cJSON *p = cJSON_CreateObject();
+        char when[32];
+
+        cJSON_AddNumberToObject(p, "resourceToleranceMiB", (double) o->resource_tolerance_mib);
+        cJSON_AddNumberToObject(p, "dataDiskGraceSeconds", (double) o->data_disk_grace_s);
+        if (o->data_disk_mismatch_since) {
+                format_rfc3339(o->data_disk_mismatch_since, when);
+                cJSON_AddStringToObject(p, "dataDiskMismatchSince", when);
+        } else
+                cJSON_AddNullToObject(p, "dataDiskMismatchSince");
+        return p;
+}
+
 static cJSON *predicate(const struct statement_input *in)
 {
         const struct node_facts *f = in->facts;
@@ -68,6 +84,7 @@ static cJSON *predicate(const struct statement_input *in)
         format_rfc3339(in->observed_at, when);
         cJSON_AddStringToObject(p, "verdict", verdict_to_string(in->report->verdict));
         cJSON_AddItemToObject(p, "checks", checks_to_json(in->report));
+        cJSON_AddItemToObject(p, "policy", policy_json(in->policy));
         cJSON_AddStringToObject(p, "observedAt", when);
         cJSON_AddStringToObject(node, "name", in->node_name ? in->node_name : "");
         if (in->provider_id && *in->provider_id)

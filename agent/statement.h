@@ -23,6 +23,7 @@ struct statement_signer {
 struct statement_input {
         const struct node_facts *facts;
         const struct report *report;
+        const struct policy_opts *policy;       /* the inputs that produced report */
         time_t observed_at;
         const char *node_name;          /* may be empty */
         const char *provider_id;        /* may be NULL: then no subject uri */

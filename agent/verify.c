@@ -351,14 +351,34 @@ static bool str_is(const cJSON *o, const char *key, const char *want)
         return cJSON_IsString(v) && !strcmp(v->valuestring, want);
 }
 
+/* The policy inputs the agent used, so the same policy gives the same answer. */
+static int policy_from_predicate(const cJSON *p, time_t now, struct policy_opts *ret, char *err, size_t errsz)
+{
+        const cJSON *o = get(p, "policy"), *since = get(o, "dataDiskMismatchSince");
+        struct jread j = { 0 };
+
+        *ret = (struct policy_opts){ .now = now };
+        ret->resource_tolerance_mib = jr_u64(&j, o, "predicate.policy", "resourceToleranceMiB");
+        ret->data_disk_grace_s = jr_u64(&j, o, "predicate.policy", "dataDiskGraceSeconds");
+        if (!o)
+                jr_fail(&j, "predicate", "policy", "is missing");
+        else if (!since || (!cJSON_IsNull(since) &&
+                            (!cJSON_IsString(since) || parse_time(since->valuestring, &ret->data_disk_mismatch_since) < 0)))
+                jr_fail(&j, "predicate.policy", "dataDiskMismatchSince", "is not null or RFC 3339 UTC");
+        snprintf(err, errsz, "%s", j.err);
+        return j.r;
+}
+
 /* The stated verdict and checks must follow from the stated facts. */
 static enum verify_reason reappraise(struct verifier *v, struct work *w, struct verify_result *r)
 {
         const cJSON *checks = get(w->predicate, "checks");
-        struct policy_opts po = { .now = w->observed, .resource_tolerance_mib = POLICY_DEFAULT_RESOURCE_TOLERANCE_MIB };
+        struct policy_opts po;
         struct report rep;
         char err[256];
 
+        if (policy_from_predicate(w->predicate, w->observed, &po, err, sizeof(err)) < 0)
+                return reject(r, VERIFY_STATEMENT, "%s", err);
         if (facts_from_predicate(w, err, sizeof(err)) < 0)
                 return reject(r, VERIFY_STATEMENT, "facts: %s", err);
         policy_evaluate(w->facts, &po, &rep);

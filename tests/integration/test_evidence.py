@@ -155,6 +155,16 @@ class Evidence(unittest.TestCase):
         rc, results = self.verify(path, trust=self.trust_off)
         self.assertEqual((rc, results[0]['verdict']), (0, 'noncompliant'))
 
+    def test_policy_inputs_travel_with_the_evidence(self):
+        path = self.path('tolerance.json')
+        p = hostenc('check', '--host-root', os.path.join(HOSTROOTS, 'd4sv5'), '--imds-url', self.imds.url,
+                    '--imds-trust', self.imds.trust, '--resource-tolerance-mib', '5000', '--attestation', path)
+        self.assertEqual(p.returncode, 0, p.stderr)
+        _, st = load(path)
+        self.assertEqual(st['predicate']['policy'], {'resourceToleranceMiB': 5000, 'dataDiskGraceSeconds': 0,
+                                                      'dataDiskMismatchSince': None})
+        self.assertEqual(self.reason(path), 'Valid')
+
     def test_directory_of_envelopes(self):
         d = self.path('archive')
         os.makedirs(d, exist_ok=True)

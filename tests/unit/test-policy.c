@@ -211,6 +211,26 @@ static void test_data_disks(void **state)
         expect("data-disks", "unknown", "DataDisksNotReported", "unknown");
 }
 
+static void test_data_disk_grace(void **state)
+{
+        struct policy_opts o = { .now = NOW, .resource_tolerance_mib = 1024, .data_disk_grace_s = 120 };
+        const struct check_result *c;
+
+        f->host.disks[2].lun = 1;
+        policy_evaluate(f, &o, &rep);
+        c = &rep.checks[4];
+        assert_string_equal(c->id, "data-disks");
+        assert_string_equal(c->reason, "DataDiskMismatchPending");
+        assert_int_equal(c->status, CHECK_UNKNOWN);
+        o.data_disk_mismatch_since = NOW - 119;
+        policy_evaluate(f, &o, &rep);
+        assert_string_equal(rep.checks[4].reason, "DataDiskMismatchPending");
+        o.data_disk_mismatch_since = NOW - 120;
+        policy_evaluate(f, &o, &rep);
+        assert_string_equal(rep.checks[4].reason, "DataDiskLunMismatch");
+        assert_int_equal(rep.verdict, VERDICT_NONCOMPLIANT);
+}
+
 static void test_resource_disk(void **state)
 {
         struct imds_compute *m = &f->imds.compute;
@@ -353,7 +373,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 T(test_baseline_compliant), T(test_eah_values), T(test_imds_states),
-                T(test_attested), T(test_inventory), T(test_os_disk), T(test_data_disks),
+                T(test_attested), T(test_inventory), T(test_os_disk), T(test_data_disks), T(test_data_disk_grace),
                 T(test_resource_disk), T(test_resource_disk_unexpected),
                 T(test_resource_within_tolerance), T(test_ade), T(test_cache_settings_warn_only),
                 T(test_local_nvme), T(test_temp_usage), T(test_verdict_rule),
