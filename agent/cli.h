@@ -18,6 +18,7 @@ struct trust_store;
 int cmd_check(int argc, char **argv);
 int cmd_verify(int argc, char **argv);
 int cmd_run(int argc, char **argv);
+int cmd_audit(int argc, char **argv);
 
 /* "hostenc: " + message + newline on stderr: one line per error. */
 void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -13,6 +13,7 @@ static void usage(FILE *out)
               "Commands:\n"
               "  check       collect, evaluate and print one report (exit 0/1/2)\n"
               "  verify      verify signed envelopes offline (exit 0 only if all valid)\n"
+              "  audit       fleet report from envelopes, kubectl and ARM exports (text/json/junit/html)\n"
               "  run         the daemon: cycles, Node condition/label/events, metrics, evidence\n\n"
               "Options:\n"
               "  -h, --help     this text ('hostenc check --help' for the command)\n"
@@ -37,6 +38,8 @@ int main(int argc, char **argv)
         }
         if (!strcmp(argv[1], "verify"))
                 return cmd_verify(argc - 1, argv + 1);
+        if (!strcmp(argv[1], "audit"))
+                return cmd_audit(argc - 1, argv + 1);
         if (strcmp(argv[1], "check") != 0 && strcmp(argv[1], "run") != 0) {
                 log_error("unknown command \"%s\" (try --help)", argv[1]);
                 return EXIT_USAGE;

@@ -397,6 +397,28 @@ static enum verify_reason reappraise(struct verifier *v, struct work *w, struct 
         return VERIFY_VALID;
 }
 
+static void copy_string(const cJSON *v, char *dst, size_t sz)
+{
+        if (cJSON_IsString(v))
+                (void) strcpy_bounded(dst, sz, v->valuestring);
+}
+
+/* Facts an auditor groups and reports by; only read after every check passed. */
+static void describe(struct work *w, struct verify_result *r)
+{
+        const cJSON *p = w->predicate, *node = get(p, "node"), *vm = get(p, "vm"), *c;
+
+        copy_string(get(node, "name"), r->node_name, sizeof(r->node_name));
+        copy_string(get(node, "providerID"), r->provider_id, sizeof(r->provider_id));
+        copy_string(get(vm, "vmSize"), r->vm_size, sizeof(r->vm_size));
+        copy_string(get(vm, "encryptionAtHost"), r->eah_claim, sizeof(r->eah_claim));
+        r->observed = w->observed;
+        cJSON_ArrayForEach(c, get(p, "checks"))
+                if (!*r->deciding_reason && str_is(c, "severity", "fail") && !str_is(c, "status", "pass") &&
+                    !str_is(c, "status", "not-applicable"))
+                        copy_string(get(c, "reason"), r->deciding_reason, sizeof(r->deciding_reason));
+}
+
 typedef enum verify_reason (*step_fn)(struct verifier *, struct work *, struct verify_result *);
 
 void verify_envelope(struct verifier *v, const char *data, size_t len, struct verify_result *ret)
@@ -416,9 +438,13 @@ void verify_envelope(struct verifier *v, const char *data, size_t len, struct ve
         } else if (strcmp(w.env.payload_type, DSSE_PAYLOAD_TYPE) != 0) {
                 reject(&r, VERIFY_PAYLOAD_TYPE, "payloadType %s is not " DSSE_PAYLOAD_TYPE, w.env.payload_type);
         } else {
-                for (size_t i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
+                size_t i;
+
+                for (i = 0; i < sizeof(steps) / sizeof(steps[0]); i++)
                         if (steps[i](v, &w, &r) != VERIFY_VALID)
                                 break;
+                if (i == sizeof(steps) / sizeof(steps[0]))
+                        describe(&w, &r);
         }
         *ret = r;
 }

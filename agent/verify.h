@@ -47,6 +47,13 @@ struct verify_result {
         char observed_at[32];
         char key_id[64];
         uint64_t sequence;
+        /* From a valid statement, for fleet views (hostenc audit). */
+        char node_name[256];
+        char provider_id[512];
+        char vm_size[64];
+        char eah_claim[16];             /* IMDS encryptionAtHost as claimed; "" when absent */
+        char deciding_reason[64];       /* first failing or unknown fail-check's reason */
+        time_t observed;
 };
 
 struct attested_cache;

@@ -542,12 +542,28 @@ static char *attested_content(const struct server *srv, const char *nonce,
     return out;
 }
 
+/* The vmId the compute file names now, so one fake can play a fleet of
+ * VMs one after the other; the start-up value if it cannot be read. */
+static char *current_vm_id(const struct server *srv)
+{
+    struct reply r = current_compute((struct server *)srv);
+    cJSON *json = cJSON_ParseWithLength(r.body, r.len);
+    char *vm_id = dup_json_string(json, "vmId");
+
+    cJSON_Delete(json);
+    if (vm_id[0] != '\0')
+        return vm_id;
+    free(vm_id);
+    return strdup(srv->vm_id);
+}
+
 /* {"encoding":"pkcs7","signature":"..."}; malloc'd, NULL on error. */
 static char *attested_body(const struct server *srv, const char *nonce)
 {
     time_t now = time(NULL);
     char default_nonce[64];
-    const char *vm_id = srv->scenario == SC_VMID_MISMATCH ? MISMATCH_VMID : srv->vm_id;
+    char *current = current_vm_id(srv);
+    const char *vm_id = srv->scenario == SC_VMID_MISMATCH ? MISMATCH_VMID : current;
     char *content, *sig, *body = NULL;
 
     if (srv->scenario == SC_STALE_NONCE) {
@@ -557,6 +573,7 @@ static char *attested_body(const struct server *srv, const char *nonce)
         nonce = default_nonce;
     }
     content = attested_content(srv, nonce, vm_id, now);
+    free(current);
     if (content == NULL)
         return NULL;
     sig = pki_sign_b64(srv->signer, content, strlen(content));

@@ -1,0 +1,192 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* One self-contained HTML file: inline CSS and SVG, no scripts, no
+ * external assets, every value escaped. */
+#include <math.h>
+#include <string.h>
+
+#include "audit_report.h"
+#include "report.h"
+
+#define N_STATES 6
+
+static const char *const states[N_STATES] = { "compliant", "noncompliant", "unknown", "stale", "missing", "invalid" };
+static const char *const colours[N_STATES] = { "#2e7d32", "#c62828", "#f9a825", "#6d4c41", "#455a64", "#8e24aa" };
+
+static unsigned state_index(const struct audit_node *n)
+{
+        const char *s = audit_node_state(n);
+
+        for (unsigned i = 0; i < N_STATES; i++)
+                if (!strcmp(s, states[i]))
+                        return i;
+        return 5;
+}
+
+static void count_states(const struct audit *a, const char *pool, size_t out[N_STATES])
+{
+        memset(out, 0, N_STATES * sizeof(out[0]));
+        for (size_t i = 0; i < a->n_nodes; i++)
+                if (!pool || !strcmp(a->nodes[i].pool, pool))
+                        out[state_index(&a->nodes[i])]++;
+}
+
+static void css(FILE *o)
+{
+        fputs("<style>body{font:14px/1.4 system-ui,sans-serif;margin:24px;color:#212121}"
+              "h1{font-size:22px}h2{font-size:17px;margin-top:28px}.cards{display:flex;gap:12px;flex-wrap:wrap}"
+              ".card{border:1px solid #ddd;border-radius:6px;padding:10px 14px;min-width:110px}"
+              ".card b{display:block;font-size:24px}table{border-collapse:collapse;width:100%}"
+              "th,td{border-bottom:1px solid #eee;padding:4px 8px;text-align:left;vertical-align:top}"
+              "th{background:#fafafa}.s{font-weight:600}.legend span{margin-right:14px}"
+              ".dot{display:inline-block;width:10px;height:10px;border-radius:5px;margin-right:4px}</style>\n", o);
+}
+
+/* A donut of the fleet's states. */
+static void donut(FILE *o, const size_t c[N_STATES], size_t total)
+{
+        double start = -M_PI / 2, r = 60, cx = 80, cy = 80;
+
+        fputs("<svg id=\"fleet-donut\" width=\"160\" height=\"160\" viewBox=\"0 0 160 160\" role=\"img\" "
+              "aria-label=\"fleet states\">", o);
+        for (unsigned i = 0; total && i < N_STATES; i++) {
+                double sweep = 2 * M_PI * (double) c[i] / (double) total, end = start + sweep;
+
+                if (!c[i])
+                        continue;
+                if (c[i] == total)
+                        fprintf(o, "<circle cx=\"%g\" cy=\"%g\" r=\"%g\" fill=\"none\" stroke=\"%s\" stroke-width=\"28\"/>",
+                                cx, cy, r, colours[i]);
+                else
+                        fprintf(o, "<path d=\"M %.2f %.2f A %g %g 0 %d 1 %.2f %.2f\" fill=\"none\" stroke=\"%s\" "
+                                   "stroke-width=\"28\"/>",
+                                cx + r * cos(start), cy + r * sin(start), r, r, sweep > M_PI, cx + r * cos(end),
+                                cy + r * sin(end), colours[i]);
+                start = end;
+        }
+        fprintf(o, "<text x=\"80\" y=\"86\" text-anchor=\"middle\" font-size=\"20\">%zu</text></svg>\n", total);
+}
+
+/* One stacked bar per pool. */
+static void pool_bars(FILE *o, const struct audit *a)
+{
+        size_t c[N_STATES], max = 1, y = 0;
+        const char *last = NULL;
+        unsigned pools = 0;
+
+        for (size_t i = 0; i < a->n_nodes; i++)
+                if (!last || strcmp(last, a->nodes[i].pool)) {
+                        last = a->nodes[i].pool;
+                        pools++;
+                        count_states(a, last, c);
+                        size_t sum = 0;
+                        for (unsigned k = 0; k < N_STATES; k++)
+                                sum += c[k];
+                        max = sum > max ? sum : max;
+                }
+        fprintf(o, "<svg id=\"pool-bars\" width=\"620\" height=\"%u\" role=\"img\" aria-label=\"states per pool\">",
+                pools * 26 + 4);
+        last = NULL;
+        for (size_t i = 0; i < a->n_nodes; i++) {
+                double x = 140;
+
+                if (last && !strcmp(last, a->nodes[i].pool))
+                        continue;
+                last = a->nodes[i].pool;
+                count_states(a, last, c);
+                fputs("<text x=\"0\" y=\"", o);
+                fprintf(o, "%zu\" font-size=\"12\">", y + 15);
+                xml_escape(o, last);
+                fputs("</text>", o);
+                for (unsigned k = 0; k < N_STATES; k++) {
+                        double w = 460.0 * (double) c[k] / (double) max;
+
+                        if (c[k])
+                                fprintf(o, "<rect x=\"%.1f\" y=\"%zu\" width=\"%.1f\" height=\"20\" fill=\"%s\"><title>%s: %zu</title></rect>",
+                                        x, y, w, colours[k], states[k], c[k]);
+                        x += w;
+                }
+                y += 26;
+        }
+        fputs("</svg>\n", o);
+}
+
+static void summary(FILE *o, const struct audit *a, const size_t c[N_STATES])
+{
+        fputs("<div class=\"cards\">", o);
+        fprintf(o, "<div class=\"card\" id=\"total-nodes\">nodes<b>%zu</b></div>", a->n_nodes);
+        fprintf(o, "<div class=\"card\" id=\"total-envelopes\">envelopes<b>%zu</b></div>", a->envelopes);
+        for (unsigned i = 0; i < N_STATES; i++)
+                fprintf(o, "<div class=\"card\" id=\"count-%s\"><span class=\"dot\" style=\"background:%s\"></span>%s<b>%zu</b></div>",
+                        states[i], colours[i], states[i], c[i]);
+        fprintf(o, "<div class=\"card\" id=\"count-invalid-files\">invalid files<b>%zu</b></div></div>\n", a->n_invalid);
+}
+
+static void node_table(FILE *o, const struct audit *a)
+{
+        char why[512];
+
+        fputs("<table id=\"nodes\"><tr><th>pool</th><th>node</th><th>VM size</th><th>state</th><th>observed</th>"
+              "<th>ARM</th><th>findings</th></tr>\n", o);
+        for (size_t i = 0; i < a->n_nodes; i++) {
+                const struct audit_node *n = &a->nodes[i];
+                unsigned s = state_index(n);
+
+                audit_describe(n, why, sizeof(why));
+                fputs("<tr><td>", o);
+                xml_escape(o, n->pool);
+                fputs("</td><td>", o);
+                xml_escape(o, *n->name ? n->name : n->vm_id);
+                fputs("</td><td>", o);
+                xml_escape(o, n->vm_size);
+                fprintf(o, "</td><td class=\"s\" style=\"color:%s\">%s</td><td>", colours[s], states[s]);
+                xml_escape(o, n->has_evidence ? n->latest.observed_at : "");
+                fprintf(o, "</td><td>%s</td><td>", n->arm == ARM_ABSENT ? "" : n->arm == ARM_TRUE ? "true" : "false");
+                xml_escape(o, why);
+                fputs("</td></tr>\n", o);
+        }
+        fputs("</table>\n", o);
+}
+
+static void invalid_table(FILE *o, const struct audit *a)
+{
+        if (!a->n_invalid)
+                return;
+        fputs("<h2>Invalid evidence</h2><table id=\"invalid\"><tr><th>file</th><th>reason</th><th>detail</th></tr>\n", o);
+        for (size_t i = 0; i < a->n_invalid; i++) {
+                fputs("<tr><td>", o);
+                xml_escape(o, a->invalid[i].file);
+                fprintf(o, "</td><td>%s</td><td>", verify_reason_names[a->invalid[i].r.reason]);
+                xml_escape(o, a->invalid[i].r.detail);
+                fputs("</td></tr>\n", o);
+        }
+        fputs("</table>\n", o);
+}
+
+void audit_write_html(FILE *o, const struct audit *a)
+{
+        size_t c[N_STATES];
+        char when[32];
+
+        count_states(a, NULL, c);
+        format_rfc3339(a->now, when);
+        fputs("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">"
+              "<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'\">"
+              "<title>hostenc fleet audit</title>\n", o);
+        css(o);
+        fprintf(o, "</head><body>\n<h1>Encryption at host: fleet audit</h1>\n<p>Generated %s by hostenc %s from "
+                   "%zu signed envelopes%s%s.</p>\n", when, HOSTENC_VERSION, a->envelopes,
+                a->have_cluster ? ", the cluster's node list" : "", a->have_arm ? " and an ARM export" : "");
+        summary(o, a, c);
+        fputs("<h2>Fleet</h2><div style=\"display:flex;gap:32px;align-items:center\">", o);
+        donut(o, c, a->n_nodes);
+        fputs("<div class=\"legend\">", o);
+        for (unsigned i = 0; i < N_STATES; i++)
+                fprintf(o, "<span><span class=\"dot\" style=\"background:%s\"></span>%s %zu</span>", colours[i], states[i], c[i]);
+        fputs("</div></div>\n<h2>Per node pool</h2>\n", o);
+        pool_bars(o, a);
+        fputs("<h2>Nodes</h2>\n", o);
+        node_table(o, a);
+        invalid_table(o, a);
+        fputs("<p>The encryption-at-host value is IMDS data reported by each node; it is not signed by Microsoft. "
+              "Reconcile it with ARM (the ARM column) before relying on it.</p>\n</body></html>\n", o);
+}

@@ -1,0 +1,220 @@
+#!/usr/bin/python3
+"""Integration tests for `hostenc audit`: a fleet of generated evidence
+(100 VMs, 500 envelopes) from one fake IMDS that plays each VM in turn, a
+kubectl node list and an ARM export; text, JSON, JUnit and an HTML report
+checked in headless Chromium. Runs with Debian's /usr/bin/python3."""
+
+import base64
+import copy
+import json
+import os
+import shutil
+import subprocess
+import tempfile
+import unittest
+import xml.etree.ElementTree as ET
+
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from harness import HOSTROOTS, IMDS_FIXTURES, FakeImds, hostenc
+
+CHROMIUM = shutil.which('chromium')
+ARTIFACTS = os.environ.get('AUDIT_ARTIFACTS', tempfile.gettempdir())
+PAYLOAD_TYPE = 'application/vnd.in-toto+json'
+N_VMS, PER_VM = 100, 5
+NONCOMPLIANT = range(0, 20)             # encryption at host off
+ARM_DISAGREES = (50, 51, 52)            # node says true, ARM says false
+MISSING = 5                             # cluster nodes with no evidence
+
+
+def pae(payload):
+    t = PAYLOAD_TYPE.encode()
+    return b'DSSEv1 %d %s %d ' % (len(t), t, len(payload)) + payload
+
+
+def node_name(i):
+    pool = 'sys' if i < 40 else 'user'
+    return 'aks-%s-%08d-vmss%06d' % (pool, 31415926 if pool == 'sys' else 27182818, i)
+
+
+def vm_id(i):
+    return '%08x-0000-4000-8000-%012x' % (0xa0000000 + i, i)
+
+
+class Fleet(unittest.TestCase):
+
+    @classmethod
+    def setUpClass(cls):
+        cls.tmp = tempfile.mkdtemp(prefix='hostenc-audit-')
+        cls.key_path = os.path.join(cls.tmp, 'agent.key')
+        subprocess.run(['openssl', 'genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256',
+                        '-out', cls.key_path], check=True, capture_output=True)
+        os.chmod(cls.key_path, 0o600)
+        with open(cls.key_path, 'rb') as f:
+            cls.key = serialization.load_pem_private_key(f.read(), None)
+        cls.store = os.path.join(cls.tmp, 'evidence')
+        os.makedirs(cls.store)
+        compute = os.path.join(cls.tmp, 'compute.json')
+        with open(os.path.join(IMDS_FIXTURES, 'd4sv5.json')) as f:
+            base = json.load(f)
+        cls.write_compute(compute, base, 0)
+        with FakeImds(compute) as imds:
+            cls.trust = os.path.join(cls.tmp, 'trust.pem')
+            shutil.copy(imds.trust, cls.trust)
+            for i in range(N_VMS):
+                cls.write_compute(compute, base, i)
+                cls.make_vm_evidence(imds, i)
+        cls.write_exports()
+
+    @classmethod
+    def write_compute(cls, path, base, i):
+        doc = copy.deepcopy(base)
+        doc['vmId'] = vm_id(i)
+        doc['name'] = node_name(i)
+        doc['securityProfile']['encryptionAtHost'] = 'false' if i in NONCOMPLIANT else 'true'
+        doc['vmSize'] = 'Standard_D4s_v5' if i % 2 else 'Standard_D8s_v5'
+        with open(path + '.tmp', 'w') as f:
+            json.dump(doc, f)
+        os.replace(path + '.tmp', path)
+
+    @classmethod
+    def make_vm_evidence(cls, imds, i):
+        first = os.path.join(cls.store, '%s-1.json' % node_name(i))
+        p = hostenc('check', '--host-root', os.path.join(HOSTROOTS, 'd4sv5'), '--imds-url', imds.url,
+                    '--imds-trust', imds.trust, '--key', cls.key_path, '--attestation', first,
+                    '--node-name', node_name(i))
+        assert p.returncode in (0, 1), p.stderr
+        with open(first) as f:
+            st = json.loads(base64.b64decode(json.load(f)['payload']))
+        # Later cycles: the same facts, the next sequence numbers, re-signed by the same key.
+        for seq in range(2, PER_VM + 1):
+            st['predicate']['sequence'] = seq
+            payload = json.dumps(st, separators=(',', ':')).encode()
+            sig = cls.key.sign(pae(payload), ec.ECDSA(hashes.SHA256()))
+            env = {'payloadType': PAYLOAD_TYPE, 'payload': base64.b64encode(payload).decode(),
+                   'signatures': [{'keyid': '', 'sig': base64.b64encode(sig).decode()}]}
+            with open(os.path.join(cls.store, '%s-%d.json' % (node_name(i), seq)), 'w') as f:
+                json.dump(env, f)
+
+    @classmethod
+    def write_exports(cls):
+        items = [{'metadata': {'name': node_name(i), 'labels': {
+            'kubernetes.azure.com/agentpool': 'sys' if i < 40 else 'user',
+            'node.kubernetes.io/instance-type': 'Standard_D4s_v5'}}, 'spec': {}}
+            for i in range(N_VMS + MISSING)]
+        cls.nodes = os.path.join(cls.tmp, 'nodes.json')
+        with open(cls.nodes, 'w') as f:
+            json.dump({'apiVersion': 'v1', 'kind': 'List', 'items': items}, f)
+        # az vmss list-instances: ARM booleans; three VMs disagree with their nodes.
+        arm = [{'name': 'vmss_%d' % i, 'vmId': vm_id(i),
+                'securityProfile': {'encryptionAtHost': i not in NONCOMPLIANT and i not in ARM_DISAGREES}}
+               for i in range(N_VMS)]
+        cls.arm = os.path.join(cls.tmp, 'arm.json')
+        with open(cls.arm, 'w') as f:
+            json.dump(arm, f)
+
+    @classmethod
+    def tearDownClass(cls):
+        shutil.rmtree(cls.tmp)
+
+    def audit(self, *args):
+        return hostenc('audit', '--imds-trust', self.trust, '--nodes', self.nodes, '--arm', self.arm, *args,
+                       self.store)
+
+    def test_json_summary(self):
+        p = self.audit('--output', 'json')
+        self.assertEqual(p.returncode, 1, p.stderr)
+        r = json.loads(p.stdout)
+        self.assertEqual(r['summary'], {
+            'nodes': N_VMS + MISSING, 'envelopes': N_VMS * PER_VM, 'compliant': N_VMS - len(NONCOMPLIANT),
+            'noncompliant': len(NONCOMPLIANT), 'unknown': 0, 'stale': 0, 'missing': MISSING,
+            'armMismatch': len(ARM_DISAGREES), 'invalidFiles': 0})
+        by_name = {n['node']: n for n in r['nodes']}
+        self.assertEqual(by_name[node_name(3)]['findings'], ['noncompliant'])
+        self.assertEqual(by_name[node_name(3)]['reason'], 'EncryptionAtHostDisabled')
+        self.assertEqual(by_name[node_name(3)]['sequence'], PER_VM)       # the freshest envelope counts
+        self.assertEqual(by_name[node_name(50)]['findings'], ['armMismatch'])
+        self.assertEqual(by_name[node_name(N_VMS + 1)]['state'], 'missing')
+        self.assertEqual(by_name[node_name(60)]['pool'], 'user')
+
+    def test_junit(self):
+        out = os.path.join(self.tmp, 'audit.xml')
+        p = self.audit('--output', 'junit', '--out', out)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        suite = ET.parse(out).getroot().find('testsuite')
+        self.assertEqual(int(suite.get('tests')), N_VMS + MISSING)
+        self.assertEqual(int(suite.get('failures')), len(NONCOMPLIANT) + MISSING + len(ARM_DISAGREES))
+        failed = {tc.get('name') for tc in suite.iter('testcase') if tc.find('failure') is not None}
+        self.assertIn(node_name(0), failed)
+        self.assertNotIn(node_name(30), failed)
+
+    def test_text_and_exit_codes(self):
+        p = self.audit()
+        self.assertEqual(p.returncode, 1)
+        self.assertIn('compliant 80, noncompliant 20, unknown 0, stale 0, missing evidence 5, ARM mismatch 3',
+                      p.stdout)
+        # Only compliant evidence and no cluster/ARM view: exit 0.
+        clean = os.path.join(self.tmp, 'clean')
+        os.makedirs(clean, exist_ok=True)
+        for name in os.listdir(self.store):
+            if name.startswith(node_name(30)):
+                shutil.copy(os.path.join(self.store, name), clean)
+        p = hostenc('audit', '--imds-trust', self.trust, clean)
+        self.assertEqual(p.returncode, 0, p.stdout)
+        # An unreadable export is an error, told apart from findings.
+        p = hostenc('audit', '--imds-trust', self.trust, '--nodes', os.path.join(self.tmp, 'nope.json'), clean)
+        self.assertEqual(p.returncode, 2)
+        self.assertIn('--nodes', p.stderr)
+        # Stale under a tight --max-age is a finding too.
+        p = hostenc('audit', '--imds-trust', self.trust, '--max-age', '1s', '--output', 'json', clean)
+        if json.loads(p.stdout)['summary']['stale'] == 0:
+            self.skipTest('evidence younger than 1 s: machine too fast to observe staleness')
+        self.assertEqual(p.returncode, 1)
+
+    def test_invalid_evidence_is_reported(self):
+        bad = os.path.join(self.tmp, 'bad')
+        os.makedirs(bad, exist_ok=True)
+        src = os.path.join(self.store, '%s-1.json' % node_name(70))
+        with open(src) as f:
+            env = json.load(f)
+        env['payloadType'] = 'application/json'
+        with open(os.path.join(bad, 'tampered.json'), 'w') as f:
+            json.dump(env, f)
+        p = hostenc('audit', '--imds-trust', self.trust, '--output', 'json', bad)
+        self.assertEqual(p.returncode, 1)
+        r = json.loads(p.stdout)
+        self.assertEqual(r['invalidEnvelopes'][0]['reason'], 'PayloadTypeMismatch')
+
+    def test_html_in_a_browser(self):
+        html = os.path.join(ARTIFACTS, 'hostenc-audit-report.html')
+        png = os.path.join(ARTIFACTS, 'hostenc-audit-report.png')
+        p = self.audit('--output', 'html', '--out', html)
+        self.assertEqual(p.returncode, 1, p.stderr)
+        with open(html) as f:
+            text = f.read()
+        self.assertNotIn('<script', text)
+        self.assertNotRegex(text, r'(src|href)="https?:')       # self-contained
+        self.assertIsNotNone(CHROMIUM, 'Debian chromium is needed for the browser test')
+        flags = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+                 '--disable-background-networking', '--disable-component-update', '--disable-sync',
+                 '--user-data-dir=' + os.path.join(self.tmp, 'chrome-profile')]
+        dom = subprocess.run([CHROMIUM] + flags + ['--dump-dom', 'file://' + html], capture_output=True,
+                             text=True, timeout=120)
+        self.assertEqual(dom.returncode, 0, dom.stderr[-2000:])
+        for ident, value in (('total-nodes', N_VMS + MISSING), ('count-noncompliant', len(NONCOMPLIANT)),
+                             ('count-missing', MISSING), ('count-compliant', N_VMS - len(NONCOMPLIANT))):
+            self.assertRegex(dom.stdout, r'id="%s">[^<]*(<span[^>]*></span>[^<]*)?<b>%d</b>' % (ident, value))
+        self.assertIn('id="fleet-donut"', dom.stdout)
+        self.assertIn('id="pool-bars"', dom.stdout)
+        self.assertEqual(dom.stdout.count('<tr>'), N_VMS + MISSING + 1)
+        shot = subprocess.run([CHROMIUM] + flags + ['--window-size=1280,1600', '--screenshot=' + png,
+                                                    'file://' + html], capture_output=True, timeout=120)
+        self.assertEqual(shot.returncode, 0)
+        with open(png, 'rb') as f:
+            self.assertEqual(f.read(8), b'\x89PNG\r\n\x1a\n')
+        self.assertGreater(os.path.getsize(png), 10000)
+
+
+if __name__ == '__main__':
+    unittest.main(verbosity=2)
