@@ -250,3 +250,28 @@ void audit_totals(const struct audit *a, struct audit_totals *t)
                 t->arm_mismatch += !!(a->nodes[i].findings & FINDING_ARM_MISMATCH);
         }
 }
+
+size_t audit_groups(const struct audit *a, struct audit_group *out, size_t max)
+{
+        size_t n = 0, k;
+
+        for (size_t i = 0; i < a->n_nodes; i++) {
+                const struct audit_node *node = &a->nodes[i];
+                const char *state = audit_node_state(node);
+
+                for (k = 0; k < n; k++)
+                        if (!strcmp(out[k].pool, node->pool) && !strcmp(out[k].vm_size, node->vm_size))
+                                break;
+                if (k == n) {
+                        if (n == max)
+                                continue;
+                        out[n++] = (struct audit_group){ .pool = node->pool, .vm_size = node->vm_size };
+                }
+                out[k].nodes++;
+                out[k].noncompliant += !strcmp(state, "noncompliant");
+                out[k].unknown += !strcmp(state, "unknown");
+                out[k].stale += !strcmp(state, "stale");
+                out[k].missing += !strcmp(state, "missing");
+        }
+        return n;
+}

@@ -67,3 +67,11 @@ struct audit_totals {
 };
 void audit_totals(const struct audit *a, struct audit_totals *t);
 const char *audit_node_state(const struct audit_node *n);      /* "compliant", "noncompliant", … */
+
+/* Nodes per (pool, VM size), with how many of them have findings. */
+struct audit_group {
+        const char *pool, *vm_size;     /* borrowed from the nodes */
+        size_t nodes, noncompliant, unknown, stale, missing;
+};
+/* Fills up to max groups in node order (pool, then name); returns the count. */
+size_t audit_groups(const struct audit *a, struct audit_group *out, size_t max);

@@ -121,6 +121,24 @@ static void summary(FILE *o, const struct audit *a, const size_t c[N_STATES])
         fprintf(o, "<div class=\"card\" id=\"count-invalid-files\">invalid files<b>%zu</b></div></div>\n", a->n_invalid);
 }
 
+static void group_table(FILE *o, const struct audit *a)
+{
+        struct audit_group g[512];
+        size_t n = audit_groups(a, g, 512);
+
+        fputs("<table id=\"groups\"><tr><th>pool</th><th>VM size</th><th>nodes</th><th>noncompliant</th>"
+              "<th>unknown</th><th>stale</th><th>missing</th></tr>\n", o);
+        for (size_t i = 0; i < n; i++) {
+                fputs("<tr><td>", o);
+                xml_escape(o, g[i].pool);
+                fputs("</td><td>", o);
+                xml_escape(o, g[i].vm_size);
+                fprintf(o, "</td><td>%zu</td><td>%zu</td><td>%zu</td><td>%zu</td><td>%zu</td></tr>\n", g[i].nodes,
+                        g[i].noncompliant, g[i].unknown, g[i].stale, g[i].missing);
+        }
+        fputs("</table>\n", o);
+}
+
 static void node_table(FILE *o, const struct audit *a)
 {
         char why[512];
@@ -184,6 +202,8 @@ void audit_write_html(FILE *o, const struct audit *a)
                 fprintf(o, "<span><span class=\"dot\" style=\"background:%s\"></span>%s %zu</span>", colours[i], states[i], c[i]);
         fputs("</div></div>\n<h2>Per node pool</h2>\n", o);
         pool_bars(o, a);
+        fputs("<h2>Per node pool and VM size</h2>\n", o);
+        group_table(o, a);
         fputs("<h2>Nodes</h2>\n", o);
         node_table(o, a);
         invalid_table(o, a);

@@ -68,6 +68,21 @@ static void invalid_summary(FILE *out, const struct audit *a)
         }
 }
 
+#define MAX_GROUPS 512
+
+static void groups_text(FILE *out, const struct audit *a)
+{
+        struct audit_group g[MAX_GROUPS];
+        size_t n = audit_groups(a, g, MAX_GROUPS);
+
+        fprintf(out, "%-16s %-20s %6s %13s %8s %6s %8s\n", "POOL", "VM SIZE", "NODES", "NONCOMPLIANT", "UNKNOWN",
+                "STALE", "MISSING");
+        for (size_t i = 0; i < n; i++)
+                fprintf(out, "%-16s %-20s %6zu %13zu %8zu %6zu %8zu\n", g[i].pool, *g[i].vm_size ? g[i].vm_size : "-",
+                        g[i].nodes, g[i].noncompliant, g[i].unknown, g[i].stale, g[i].missing);
+        fputc('\n', out);
+}
+
 void audit_write_text(FILE *out, const struct audit *a)
 {
         struct audit_totals t;
@@ -77,6 +92,7 @@ void audit_write_text(FILE *out, const struct audit *a)
         fprintf(out, "hostenc audit: %zu nodes, %zu envelopes (%zu invalid)\n", t.nodes, a->envelopes, t.invalid_files);
         fprintf(out, "  compliant %zu, noncompliant %zu, unknown %zu, stale %zu, missing evidence %zu, ARM mismatch %zu\n\n",
                 t.compliant, t.noncompliant, t.unknown, t.stale, t.missing, t.arm_mismatch);
+        groups_text(out, a);
         fprintf(out, "%-16s %-44s %-20s %-13s %s\n", "POOL", "NODE", "VM SIZE", "STATE", "FINDINGS");
         for (size_t i = 0; i < a->n_nodes; i++) {
                 const struct audit_node *n = &a->nodes[i];
@@ -118,6 +134,27 @@ static cJSON *node_json(const struct audit_node *n)
         return o;
 }
 
+static cJSON *groups_json(const struct audit *a)
+{
+        struct audit_group g[MAX_GROUPS];
+        size_t n = audit_groups(a, g, MAX_GROUPS);
+        cJSON *arr = cJSON_CreateArray();
+
+        for (size_t i = 0; i < n; i++) {
+                cJSON *o = cJSON_CreateObject();
+
+                cJSON_AddStringToObject(o, "pool", g[i].pool);
+                cJSON_AddStringToObject(o, "vmSize", g[i].vm_size);
+                cJSON_AddNumberToObject(o, "nodes", (double) g[i].nodes);
+                cJSON_AddNumberToObject(o, "noncompliant", (double) g[i].noncompliant);
+                cJSON_AddNumberToObject(o, "unknown", (double) g[i].unknown);
+                cJSON_AddNumberToObject(o, "stale", (double) g[i].stale);
+                cJSON_AddNumberToObject(o, "missing", (double) g[i].missing);
+                cJSON_AddItemToArray(arr, o);
+        }
+        return arr;
+}
+
 int audit_write_json(FILE *out, const struct audit *a)
 {
         cJSON *o = cJSON_CreateObject(), *s = cJSON_CreateObject(), *nodes = cJSON_CreateArray(), *inv = cJSON_CreateArray();
@@ -137,6 +174,7 @@ int audit_write_json(FILE *out, const struct audit *a)
         cJSON_AddNumberToObject(s, "armMismatch", (double) t.arm_mismatch);
         cJSON_AddNumberToObject(s, "invalidFiles", (double) t.invalid_files);
         cJSON_AddItemToObject(o, "summary", s);
+        cJSON_AddItemToObject(o, "groups", groups_json(a));
         for (size_t i = 0; i < a->n_nodes; i++)
                 cJSON_AddItemToArray(nodes, node_json(&a->nodes[i]));
         cJSON_AddItemToObject(o, "nodes", nodes);

@@ -259,8 +259,7 @@ static int setup_signals(struct daemon *d)
 
 static int setup(struct daemon *d)
 {
-        static const struct httpd_routes routes_tmpl = { route_metrics, route_livez, route_readyz, NULL };
-        struct httpd_routes routes = routes_tmpl;
+        struct httpd_routes routes = { .metrics = route_metrics, .livez = route_livez, .readyz = route_readyz };
         int r;
 
         d->facts = calloc(1, sizeof(*d->facts));

@@ -137,6 +137,10 @@ class Fleet(unittest.TestCase):
         self.assertEqual(by_name[node_name(50)]['findings'], ['armMismatch'])
         self.assertEqual(by_name[node_name(N_VMS + 1)]['state'], 'missing')
         self.assertEqual(by_name[node_name(60)]['pool'], 'user')
+        groups = {(g['pool'], g['vmSize']): g for g in r['groups']}
+        self.assertEqual(groups[('sys', 'Standard_D8s_v5')]['noncompliant'], 10)
+        self.assertEqual(groups[('sys', 'Standard_D4s_v5')]['noncompliant'], 10)
+        self.assertEqual(groups[('user', 'Standard_D4s_v5')]['missing'], MISSING)
 
     def test_junit(self):
         out = os.path.join(self.tmp, 'audit.xml')
@@ -207,7 +211,9 @@ class Fleet(unittest.TestCase):
             self.assertRegex(dom.stdout, r'id="%s">[^<]*(<span[^>]*></span>[^<]*)?<b>%d</b>' % (ident, value))
         self.assertIn('id="fleet-donut"', dom.stdout)
         self.assertIn('id="pool-bars"', dom.stdout)
-        self.assertEqual(dom.stdout.count('<tr>'), N_VMS + MISSING + 1)
+        nodes_table = dom.stdout[dom.stdout.index('id="nodes"'):]
+        self.assertEqual(nodes_table.count('<tr>'), N_VMS + MISSING + 1)
+        self.assertIn('id="groups"', dom.stdout)
         shot = subprocess.run([CHROMIUM] + flags + ['--window-size=1280,1600', '--screenshot=' + png,
                                                     'file://' + html], capture_output=True, timeout=120)
         self.assertEqual(shot.returncode, 0)
