@@ -87,18 +87,19 @@ static const cJSON *get(const cJSON *o, const char *key)
         return cJSON_GetObjectItemCaseSensitive(o, key);
 }
 
-/* Before the signature is checked, the key is only a candidate. */
+/* Before the signature is checked, the key is only a candidate. The parsed
+ * payload is kept: it is a tree of exactly the bytes the signature covers,
+ * and nothing in it is believed until that signature has verified. */
 static enum verify_reason find_key(struct verifier *v, struct work *w, struct verify_result *r)
 {
-        _cleanup_(cjson_deletep) cJSON *st = NULL;
         const cJSON *pem;
 
         if (v->pubkey) {
                 w->key = v->pubkey;
                 return VERIFY_VALID;
         }
-        st = cJSON_ParseWithLength((const char *) w->env.payload, w->env.payload_len);
-        pem = get(get(get(st, "predicate"), "signer"), "publicKey");
+        w->statement = cJSON_ParseWithLength((const char *) w->env.payload, w->env.payload_len);
+        pem = get(get(get(w->statement, "predicate"), "signer"), "publicKey");
         if (!cJSON_IsString(pem) ||
             public_key_from_pem(pem->valuestring, strlen(pem->valuestring), &w->own_key) < 0)
                 return reject(r, VERIFY_NO_KEY, "no --pubkey and no P-256 predicate.signer.publicKey in the payload");
@@ -138,7 +139,8 @@ static enum verify_reason check_statement(struct verifier *v, struct work *w, st
         const cJSON *subj, *s0;
         char type[64], name[96], digest[72], ptype[128];
 
-        w->statement = cJSON_ParseWithLength((const char *) w->env.payload, w->env.payload_len);
+        if (!w->statement)
+                w->statement = cJSON_ParseWithLength((const char *) w->env.payload, w->env.payload_len);
         if (!cJSON_IsObject(w->statement))
                 return reject(r, VERIFY_STATEMENT, "payload is not a JSON object");
         jr_str(&j, w->statement, "", "_type", type, sizeof(type));
