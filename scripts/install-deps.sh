@@ -6,7 +6,8 @@ packages="gcc meson ninja-build pkg-config python3
 libcurl4-openssl-dev libcjson-dev libblkid-dev libssl-dev
 libcmocka-dev libmicrohttpd-dev
 e2fsprogs dosfstools ntfs-3g openssl
-python3-cryptography python3-jsonschema prometheus chromium"
+python3-cryptography python3-jsonschema prometheus chromium
+yamllint shellcheck"
 missing=
 for p in $packages; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

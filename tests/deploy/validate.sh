@@ -13,7 +13,8 @@
 # binary (`hostenc run --print-config`); promtool check rules and promtool
 # test rules; cross-file consistency; a self-test that known regressions are
 # caught; yamllint on all YAML; shellcheck on every *.sh; and
-# scripts/check-runtime-libs.sh on the binary.
+# scripts/check-runtime-libs.sh on the binary. With HOSTENC_IMAGE_BUILD=1 it
+# also builds the image and runs the agent in it (tests/deploy/image-build.sh).
 #
 # Needs: node and npm (Node.js 20), kubectl with kustomize, and the Debian
 # packages prometheus (promtool), yamllint and shellcheck. HOSTENC names the
@@ -99,7 +100,8 @@ renderings="daemonset:deploy/daemonset:agent
 monitoring:deploy/overlays/monitoring:agent,monitoring
 no-prometheus-operator:deploy/overlays/no-prometheus-operator:agent,scrape
 evidence-push:deploy/overlays/evidence-push:agent,push
-cleanup:deploy/cleanup:cleanup"
+cleanup:deploy/cleanup:cleanup
+all-components:tests/deploy/all-components:agent,monitoring,push"
 
 missing=
 while IFS= read -r k; do
@@ -197,7 +199,9 @@ else
 fi
 mapfile -t sh_files < <(list_files '*.sh' | grep -v '/node_modules/')
 if have shellcheck; then
-        check "shellcheck (${#sh_files[@]} scripts)" shellcheck "${sh_files[@]}"
+        for f in "${sh_files[@]}"; do
+                check "shellcheck $f" shellcheck "$f"
+        done
 else
         fail "shellcheck" "shellcheck missing"
 fi
@@ -208,6 +212,14 @@ if [ -x "$hostenc" ]; then
                 scripts/check-runtime-libs.sh "$hostenc" Containerfile
 else
         skip "runtime libraries (scripts/check-runtime-libs.sh)" "no binary at $hostenc"
+fi
+
+# --- the image itself (opt-in: root, buildah, debootstrap, a few minutes) -------
+if [ "${HOSTENC_IMAGE_BUILD:-0}" = 1 ]; then
+        check "image: Containerfile builds with buildah and the agent runs in it" \
+                env BUILD_DIR="$(dirname "$(dirname "$hostenc")")" "$here/image-build.sh"
+else
+        skip "image build (tests/deploy/image-build.sh)" "set HOSTENC_IMAGE_BUILD=1 to build and run the image"
 fi
 
 echo "1..$n"

@@ -25,10 +25,22 @@ rep.check(isDeepStrictEqual(rule?.spec?.groups, plain?.groups),
   "deploy/overlays/no-prometheus-operator/hostenc-rules.yaml has exactly the PrometheusRule's groups");
 
 // GitHub's heading anchors: lower case, punctuation dropped, spaces to dashes.
-const anchors = new Set();
-const runbooks = read("docs/runbooks.md");
-for (const m of runbooks.matchAll(/^#{1,6}\s+(.+?)\s*#*\s*$/gm)) {
-  anchors.add(m[1].toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, "").trim().replace(/\s/g, "-"));
+function anchorsOf(doc) {
+  const set = new Set();
+  const text = read(doc).replace(/^```[\s\S]*?^```/gm, "");
+  for (const m of text.matchAll(/^#{1,6}\s+(.+?)\s*#*\s*$/gm)) {
+    set.add(m[1].toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, "").trim().replace(/\s/g, "-"));
+  }
+  return set;
+}
+const anchors = anchorsOf("docs/runbooks.md");
+
+// Links between the operator docs resolve to existing headings.
+for (const doc of ["docs/operations.md", "docs/runbooks.md"]) {
+  for (const m of read(doc).matchAll(/\]\(((?:operations|runbooks)\.md)?#([^)]+)\)/g)) {
+    const target = m[1] ? `docs/${m[1]}` : doc;
+    rep.check(anchorsOf(target).has(m[2]), `${doc}: link to ${m[1] || ""}#${m[2]} resolves`);
+  }
 }
 const alerts = (rule?.spec?.groups || []).flatMap((g) => g.rules).filter((r) => r.alert);
 rep.check(alerts.length > 0, "the PrometheusRule has alerts");

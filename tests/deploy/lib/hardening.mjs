@@ -31,7 +31,7 @@ const ALERTS = {
 };
 
 export function mesonVersion() {
-  const m = fs.readFileSync(path.join(repo, "meson.build"), "utf8").match(/version\s*:\s*'([^']+)'/);
+  const m = fs.readFileSync(path.join(repo, "meson.build"), "utf8").match(/\bversion\s*:\s*'([^']+)'/);
   return m ? m[1] : null;
 }
 
