@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "collect.h"
 
 static void usage(FILE *out)
 {
@@ -14,7 +15,8 @@ static void usage(FILE *out)
               "  check       collect, evaluate and print one report (exit 0/1/2)\n"
               "  verify      verify signed envelopes offline (exit 0 only if all valid)\n"
               "  audit       fleet report from envelopes, kubectl and ARM exports (text/json/junit/html)\n"
-              "  run         the daemon: cycles, Node condition/label/events, metrics, evidence\n\n"
+              "  run         the daemon: cycles, Node condition/label/events, metrics, evidence\n"
+              "  collect     receive, verify and store the agents' evidence (the central verifier)\n\n"
               "Options:\n"
               "  -h, --help     this text ('hostenc check --help' for the command)\n"
               "  --version      print the version\n", out);
@@ -40,6 +42,8 @@ int main(int argc, char **argv)
                 return cmd_verify(argc - 1, argv + 1);
         if (!strcmp(argv[1], "audit"))
                 return cmd_audit(argc - 1, argv + 1);
+        if (!strcmp(argv[1], "collect"))
+                return cmd_collect(argc - 1, argv + 1);
         if (strcmp(argv[1], "check") != 0 && strcmp(argv[1], "run") != 0) {
                 log_error("unknown command \"%s\" (try --help)", argv[1]);
                 return EXIT_USAGE;
