@@ -234,13 +234,30 @@ static int apply_config(struct daemon *d)
         return 0;
 }
 
+/* A persistent key continues its chain across restarts: the newest
+ * envelope it signed in the evidence directory gives the sequence and the
+ * digest to chain to, so a collector sees no replay after a restart. */
+static void resume_chain(struct daemon *d)
+{
+        char latest[CONFIG_STR + 16];
+
+        if (!*d->cfg.evidence_dir)
+                return;
+        snprintf(latest, sizeof(latest), "%s/latest.json", d->cfg.evidence_dir);
+        if (evidence_previous(latest, d->si.key_id, &d->sequence, d->previous) < 0)
+                d->sequence = 0;
+}
+
 static int load_signing_key(struct daemon *d)
 {
         int r = *d->cfg.key ? keyfile_load(d->cfg.key, &d->key) : signing_key_generate(&d->key);
 
         if (r < 0)
                 return EXIT_CONFIG;
-        return signer_info_init(d->key, &d->si) < 0 ? EXIT_SOFTWARE : 0;
+        if (signer_info_init(d->key, &d->si) < 0)
+                return EXIT_SOFTWARE;
+        resume_chain(d);
+        return 0;
 }
 
 static int setup_signals(struct daemon *d)

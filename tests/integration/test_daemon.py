@@ -337,6 +337,23 @@ class Daemon(unittest.TestCase):
         self.assertIn('reload failed; keeping the running configuration', msgs)
         self.assertIn('config: file %s: not a JSON object' % cfg, err)
 
+    def test_persistent_key_continues_its_chain(self):
+        key = os.path.join(self.tmp, 'agent.key')
+        subprocess.run(['openssl', 'genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', key],
+                       check=True, capture_output=True)
+        os.chmod(key, 0o600)
+        for _ in range(2):
+            p = subprocess.run([HOSTENC] + self.args('--once', '--dry-run', '--key', key), capture_output=True,
+                               text=True, timeout=60)
+            self.assertEqual(p.returncode, 0, p.stderr)
+        first, second = sorted(n for n in os.listdir(self.evidence) if n.startswith('hostenc-'))
+        with open(os.path.join(self.evidence, first), 'rb') as f:
+            first_digest = __import__('hashlib').sha256(f.read()).hexdigest()
+        with open(os.path.join(self.evidence, second)) as f:
+            st = json.loads(base64.b64decode(json.load(f)['payload']))
+        self.assertEqual(st['predicate']['sequence'], 2)
+        self.assertEqual(st['predicate']['previous']['sha256'], first_digest)
+
     def test_config_file_env_and_print(self):
         cfg = os.path.join(self.tmp, 'config.json')
         with open(cfg, 'w') as f:
