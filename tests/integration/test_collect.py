@@ -282,6 +282,14 @@ class Collect(unittest.TestCase):
         # What hostenc verify says about the stored objects.
         p = hostenc('verify', '--imds-trust', self.trust, os.path.join(store, 'vm', vm))
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        # An auditor points hostenc audit at the store: each envelope counted once
+        # (objects/, not the per-VM links or the summaries), the freshest one per VM.
+        p = hostenc('audit', '--imds-trust', self.trust, '--output', 'json', store)
+        self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+        report = json.loads(p.stdout)
+        self.assertEqual((report['summary']['envelopes'], report['summary']['nodes'],
+                          report['summary']['compliant'], report['summary']['invalidFiles']), (2, 1, 1, 0))
+        self.assertEqual(report['nodes'][0]['sequence'], 2)
 
         text, m = c.metrics()
         self.lint(text)
