@@ -86,7 +86,10 @@ int audit_add_result(struct audit *a, const char *file, const struct verify_resu
                 return -ENOMEM;
         (void) strcpy_bounded(n->vm_id, sizeof(n->vm_id), r->vm_id);
         n->envelopes++;
-        if (n->has_evidence && r->observed < n->latest.observed)
+        /* The freshest: the later observation; on a tie (same second) the
+         * later sequence, so the result does not depend on file order. */
+        if (n->has_evidence && (r->observed < n->latest.observed ||
+                                (r->observed == n->latest.observed && r->sequence <= n->latest.sequence)))
                 return 0;
         n->has_evidence = true;
         n->latest = *r;
