@@ -59,6 +59,13 @@ enum check_status check_attested_identity(const struct node_facts *f, time_t now
                 return check_set(c, CHECK_FAIL, "AttestedNonceMismatch",
                                  "signed nonce \"%s\" is not the nonce we sent (\"%s\") after %u retries",
                                  a->nonce, a->nonce_requested, a->nonce_retries);
+        /* Signed after "now": the node's clock is behind. Its observation
+         * time would fall outside the document's window, which `verify`
+         * rejects, so this is not evidence of anything. */
+        if (a->created_at > now + POLICY_CLOCK_SKEW_S)
+                return check_set(c, CHECK_UNKNOWN, "NodeClockBehind",
+                                 "the attested document was signed at %s (UTC), after this node's clock; "
+                                 "is the node clock right?", a->created_on);
         if (a->expires_at <= now)
                 return check_set(c, CHECK_UNKNOWN, "AttestedDocumentExpired",
                                  "document expired at %s (UTC); is the node clock right?", a->expires_on);

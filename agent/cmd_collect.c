@@ -14,6 +14,7 @@
 
 #include "attested.h"
 #include "cli.h"
+#include "keyfile.h"
 #include "collect.h"
 #include "dsse.h"
 #include "fileio.h"
@@ -175,34 +176,6 @@ static int check_opts(const struct collect_opts *o)
         return 0;
 }
 
-/* A private key file: regular, not readable by group or other, bounded. */
-static int read_private(const char *opt, const char *path, char **ret)
-{
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-        struct stat st;
-        size_t len;
-        int r;
-
-        if (fd < 0 || fstat(fd, &st) < 0) {
-                r = negative_errno();
-                log_error("%s %s: %s", opt, path, strerror(-r));
-                return r;
-        }
-        if (!S_ISREG(st.st_mode)) {
-                log_error("%s %s: not a regular file", opt, path);
-                return -EINVAL;
-        }
-        if (st.st_mode & (S_IRWXG | S_IRWXO)) {
-                log_error("%s %s: readable by group or other (mode %04o); run chmod 600 on it", opt, path,
-                          (unsigned) (st.st_mode & 07777));
-                return -EPERM;
-        }
-        r = read_fd_bounded(fd, PEM_MAX, ret, &len);
-        if (r < 0)
-                log_error("%s %s: %s", opt, path, strerror(-r));
-        return r;
-}
-
 struct resources {
         struct trust_store *trust;
         struct signing_key *summary_key;
@@ -236,7 +209,7 @@ static int load(const struct collect_opts *o, struct resources *res)
         if (trust_load(o->trust_file, &res->trust) < 0)
                 return EXIT_CONFIG;
         if (o->summary_key) {
-                if (read_private("--summary-key", o->summary_key, &pem) < 0)
+                if (keyfile_read_private("--summary-key", o->summary_key, &pem, &len) < 0)
                         return EXIT_CONFIG;
                 if (signing_key_from_pem(pem, strlen(pem), &res->summary_key) < 0) {
                         log_error("--summary-key %s: not a PEM PKCS#8 EC P-256 private key", o->summary_key);
@@ -249,7 +222,7 @@ static int load(const struct collect_opts *o, struct resources *res)
                         log_error("--tls-cert %s: %s", o->tls_cert, strerror(-r));
                         return EXIT_CONFIG;
                 }
-                if (read_private("--tls-key", o->tls_key, &res->tls_key) < 0)
+                if (keyfile_read_private("--tls-key", o->tls_key, &res->tls_key, &len) < 0)
                         return EXIT_CONFIG;
         }
         if (o->token_file) {

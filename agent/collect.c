@@ -10,6 +10,7 @@
  * They share the queue, a few counters and the store's health, under one
  * mutex. */
 #include "collect.h"
+#include "metrics.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -577,58 +578,29 @@ static void route_answered(void *userdata, int status)
 
 /* ---- metrics and health ------------------------------------------------------------- */
 
-struct out {
-        struct buf *b;
-        int r;
-};
-
-static void emit(struct out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-
-static void emit(struct out *o, const char *fmt, ...)
+static void counter(struct prom_out *o, const char *name, const char *help, uint64_t v)
 {
-        char line[512];
-        va_list ap;
-        int n;
-
-        if (o->r < 0)
-                return;
-        va_start(ap, fmt);
-        n = vsnprintf(line, sizeof(line), fmt, ap);
-        va_end(ap);
-        if (n < 0 || (size_t) n >= sizeof(line))
-                o->r = -1;
-        else
-                o->r = buf_append(o->b, line, (size_t) n);
+        prom_header(o, name, "counter", help);
+        prom_emit(o, "%s %llu\n", name, (unsigned long long) v);
 }
 
-static void header(struct out *o, const char *name, const char *type, const char *help)
+static void gauge(struct prom_out *o, const char *name, const char *help, double v)
 {
-        emit(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
+        prom_header(o, name, "gauge", help);
+        prom_emit(o, "%s %.0f\n", name, v);
 }
 
-static void counter(struct out *o, const char *name, const char *help, uint64_t v)
+static void histogram(struct prom_out *o, const char *name, const char *help, const struct histogram *h)
 {
-        header(o, name, "counter", help);
-        emit(o, "%s %llu\n", name, (unsigned long long) v);
-}
-
-static void gauge(struct out *o, const char *name, const char *help, double v)
-{
-        header(o, name, "gauge", help);
-        emit(o, "%s %.0f\n", name, v);
-}
-
-static void histogram(struct out *o, const char *name, const char *help, const struct histogram *h)
-{
-        header(o, name, "histogram", help);
+        prom_header(o, name, "histogram", help);
         for (size_t i = 0; i < N_BUCKETS; i++)
-                emit(o, "%s_bucket{le=\"%g\"} %llu\n", name, duration_buckets[i], (unsigned long long) h->le[i]);
-        emit(o, "%s_bucket{le=\"+Inf\"} %llu\n", name, (unsigned long long) h->count);
-        emit(o, "%s_sum %.6f\n", name, h->sum);
-        emit(o, "%s_count %llu\n", name, (unsigned long long) h->count);
+                prom_emit(o, "%s_bucket{le=\"%g\"} %llu\n", name, duration_buckets[i], (unsigned long long) h->le[i]);
+        prom_emit(o, "%s_bucket{le=\"+Inf\"} %llu\n", name, (unsigned long long) h->count);
+        prom_emit(o, "%s_sum %.6f\n", name, h->sum);
+        prom_emit(o, "%s_count %llu\n", name, (unsigned long long) h->count);
 }
 
-static void render(struct collector *c, struct out *o)
+static void render(struct collector *c, struct prom_out *o)
 {
         const struct listener_counters *n = &c->n;
         struct commit_counters k;
@@ -641,24 +613,24 @@ static void render(struct collector *c, struct out *o)
         counter(o, "hostenc_collect_envelopes_accepted_total", "Valid new envelopes stored (201).", k.accepted);
         counter(o, "hostenc_collect_envelopes_duplicate_total",
                 "Envelopes already stored, answered 200 and not stored again.", k.duplicate);
-        header(o, "hostenc_collect_envelopes_rejected_total", "counter",
+        prom_header(o, "hostenc_collect_envelopes_rejected_total", "counter",
                "Envelopes that failed verification (422), by reason.");
         for (unsigned i = 0; i < VERIFY_REASON_COUNT; i++)
                 if (i != VERIFY_VALID && i != VERIFY_VALID_SIGNATURE_ONLY)
-                        emit(o, "hostenc_collect_envelopes_rejected_total{reason=\"%s\"} %llu\n",
+                        prom_emit(o, "hostenc_collect_envelopes_rejected_total{reason=\"%s\"} %llu\n",
                              verify_reason_names[i], (unsigned long long) n->rejected[i]);
-        header(o, "hostenc_collect_chain_total", "counter",
+        prom_header(o, "hostenc_collect_chain_total", "counter",
                "Accepted envelopes by how they continue their key's chain (first, ok, gap, replay).");
         for (unsigned i = 0; i < CHAIN_COUNT; i++)
-                emit(o, "hostenc_collect_chain_total{status=\"%s\"} %llu\n", chain_status_names[i],
+                prom_emit(o, "hostenc_collect_chain_total{status=\"%s\"} %llu\n", chain_status_names[i],
                      (unsigned long long) k.chain[i]);
-        header(o, "hostenc_collect_responses_total", "counter", "Answers on the evidence path, by HTTP status.");
+        prom_header(o, "hostenc_collect_responses_total", "counter", "Answers on the evidence path, by HTTP status.");
         for (size_t i = 0; i < N_CODES; i++) {
                 if (i < ARRAY_SIZE(counted_codes))
-                        emit(o, "hostenc_collect_responses_total{code=\"%d\"} %llu\n", counted_codes[i],
+                        prom_emit(o, "hostenc_collect_responses_total{code=\"%d\"} %llu\n", counted_codes[i],
                              (unsigned long long) n->responses[i]);
                 else
-                        emit(o, "hostenc_collect_responses_total{code=\"other\"} %llu\n",
+                        prom_emit(o, "hostenc_collect_responses_total{code=\"other\"} %llu\n",
                              (unsigned long long) n->responses[i]);
         }
         counter(o, "hostenc_collect_store_errors_total",
@@ -680,15 +652,15 @@ static void render(struct collector *c, struct out *o)
                   "Time to verify and stage one evidence POST body (before its commit).", &n->ingest);
         histogram(o, "hostenc_collect_commit_duration_seconds",
                   "Time to make one group of staged envelopes durable (fsyncs and index).", &k.commit);
-        header(o, "hostenc_build_info", "gauge", "hostenc build information.");
-        emit(o, "hostenc_build_info{version=\"%s\"} 1\n", HOSTENC_VERSION);
+        prom_header(o, "hostenc_build_info", "gauge", "hostenc build information.");
+        prom_emit(o, "hostenc_build_info{version=\"%s\"} 1\n", HOSTENC_VERSION);
 }
 
 static int route_metrics(void *userdata, char **body)
 {
         struct collector *c = userdata;
         struct buf b = BUF_INIT(1 << 20);
-        struct out o = { .b = &b };
+        struct prom_out o = { .b = &b };
 
         render(c, &o);
         if (o.r < 0) {

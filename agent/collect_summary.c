@@ -10,6 +10,7 @@
 
 #include "collect.h"
 #include "dsse.h"
+#include "evidence.h"
 #include "json.h"
 #include "macro.h"
 #include "report.h"
@@ -82,12 +83,9 @@ int collect_summary_sign(const struct signing_key *k, const char *vm_id, const c
                          char **ret, size_t *ret_len)
 {
         _cleanup_(cjson_deletep) cJSON *st = cJSON_CreateObject();
-        _cleanup_free_ char *payload = NULL, *env = NULL;
-        _cleanup_free_ uint8_t *sig = NULL;
-        _cleanup_(buf_done) struct buf pae = BUF_INIT(DSSE_MAX_ENVELOPE);
+        _cleanup_free_ char *payload = NULL;
         cJSON *subj, *pred;
-        char key_id[64], *out;
-        size_t siglen, n;
+        char key_id[64];
         int r;
 
         subj = subject(vm_id);
@@ -105,23 +103,8 @@ int collect_summary_sign(const struct signing_key *k, const char *vm_id, const c
         payload = json_print(st, true);
         if (!payload)
                 return -ENOMEM;
-        r = dsse_pae(DSSE_PAYLOAD_TYPE, payload, strlen(payload), &pae);
-        if (r == 0)
-                r = signing_key_sign(k, pae.data, pae.len, &sig, &siglen);
-        if (r == 0)
-                r = public_key_openssh_fingerprint(signing_key_public(k), key_id);
-        if (r == 0)
-                r = dsse_envelope_build(DSSE_PAYLOAD_TYPE, payload, strlen(payload), sig, siglen, key_id, &env);
+        r = public_key_openssh_fingerprint(signing_key_public(k), key_id);
         if (r < 0)
                 return r;
-        n = strlen(env);
-        out = realloc(env, n + 2);
-        if (!out)
-                return -ENOMEM;
-        env = NULL;
-        out[n] = '\n';
-        out[n + 1] = '\0';
-        *ret = out;
-        *ret_len = n + 1;
-        return 0;
+        return evidence_sign_payload(k, key_id, payload, strlen(payload), ret, ret_len);
 }

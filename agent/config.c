@@ -104,7 +104,7 @@ static void env_name(const struct key *k, char out[64])
         size_t o = snprintf(out, 64, "HOSTENC_");
 
         for (const char *p = k->flag; *p && o < 63; p++)
-                out[o++] = *p == '-' ? '_' : (char) toupper((unsigned char) *p);
+                out[o++] = (char) (*p == '-' ? '_' : toupper((unsigned char) *p));
         out[o] = '\0';
 }
 
@@ -267,10 +267,19 @@ static bool is_http_url(const char *u)
         return startswith(u, "https://") || startswith(u, "http://");
 }
 
+/* http://127.0.0.1, http://localhost or http://[::1], then a port, a path
+ * or nothing: not http://127.0.0.1.example.com, which is anywhere. */
 static bool loopback_http(const char *u)
 {
-        return startswith(u, "http://127.0.0.1") || startswith(u, "http://localhost") ||
-               startswith(u, "http://[::1]");
+        static const char *const hosts[] = { "http://127.0.0.1", "http://localhost", "http://[::1]" };
+
+        for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
+                size_t n = strlen(hosts[i]);
+
+                if (!strncmp(u, hosts[i], n) && (u[n] == '\0' || u[n] == ':' || u[n] == '/'))
+                        return true;
+        }
+        return false;
 }
 
 static int invalid(const char *key, const char *why)
@@ -283,8 +292,11 @@ static int validate(struct run_config *c)
 {
         if (!is_http_url(c->imds_url))
                 return invalid("imdsUrl", "must be an http:// or https:// URL");
-        if (*c->kube_api && strcmp(c->kube_api, "none") && !is_http_url(c->kube_api))
-                return invalid("kubeApi", "must be empty (in cluster), \"none\", or an http(s):// URL");
+        /* The bearer token goes with every request: never in clear text
+         * beyond this host. */
+        if (*c->kube_api && strcmp(c->kube_api, "none") && !startswith(c->kube_api, "https://") &&
+            !loopback_http(c->kube_api))
+                return invalid("kubeApi", "must be empty (in cluster), \"none\", https://, or http:// to loopback");
         if (*c->push_url && !startswith(c->push_url, "https://") && !loopback_http(c->push_url))
                 return invalid("pushUrl", "must be https:// (plain http only to loopback)");
         if (*c->push_url && !*c->spool_dir)

@@ -67,12 +67,13 @@ int dsse_envelope_build(const char *type, const void *payload, size_t len, const
 static int b64_any(const char *s, uint8_t **ret, size_t *ret_len)
 {
         size_t n = strlen(s), k;
-        _cleanup_free_ char *t = malloc(n + 3);
+        /* Up to three '=' of padding plus the terminator. */
+        _cleanup_free_ char *t = malloc(n + 4);
 
         if (!t)
                 return -ENOMEM;
         for (k = 0; k < n; k++)
-                t[k] = s[k] == '-' ? '+' : s[k] == '_' ? '/' : s[k];
+                t[k] = (char) (s[k] == '-' ? '+' : s[k] == '_' ? '/' : s[k]);
         while (k % 4)
                 t[k++] = '=';
         t[k] = '\0';
@@ -102,9 +103,13 @@ static int parse_signatures(const cJSON *arr, struct dsse_envelope *e, char *err
                 const cJSON *sig = cJSON_GetObjectItemCaseSensitive(s, "sig");
                 const cJSON *kid = cJSON_GetObjectItemCaseSensitive(s, "keyid");
                 struct dsse_signature *d = &e->sigs[e->n_sigs];
+                uint8_t *bytes = NULL;
+                size_t n = 0;
 
-                if (!cJSON_IsString(sig) || b64_any(sig->valuestring, &d->sig, &d->len) < 0)
+                if (!cJSON_IsString(sig) || b64_any(sig->valuestring, &bytes, &n) < 0)
                         return bad(err, errsz, "signatures[].sig is not base64");
+                d->sig = bytes;
+                d->len = n;
                 e->n_sigs++;
                 if (kid && (!cJSON_IsString(kid) ||
                             strcpy_bounded(d->keyid, sizeof(d->keyid), kid->valuestring) < 0))

@@ -52,27 +52,23 @@ void signer_info_done(struct signer_info *s)
         s->public_key_pem = NULL;
 }
 
-int evidence_sign(const struct signing_key *k, const struct signer_info *si,
-                  struct statement_input *in, char **ret, size_t *ret_len)
+int evidence_sign_payload(const struct signing_key *k, const char *key_id, const char *payload, size_t len,
+                          char **ret, size_t *ret_len)
 {
-        _cleanup_free_ char *payload = NULL, *env = NULL;
+        _cleanup_free_ char *env = NULL;
         _cleanup_free_ uint8_t *sig = NULL;
         _cleanup_(buf_done) struct buf pae = BUF_INIT(2 * DSSE_MAX_ENVELOPE);
-        size_t len, siglen, n;
+        size_t siglen, n;
         char *out;
         int r;
 
-        in->signer = (struct statement_signer){ si->key_id, si->public_key_pem, si->spki_sha256 };
-        r = statement_build(in, &payload, &len);
-        if (r < 0)
-                return r;
         r = dsse_pae(DSSE_PAYLOAD_TYPE, payload, len, &pae);
         if (r < 0)
                 return r;
         r = signing_key_sign(k, pae.data, pae.len, &sig, &siglen);
         if (r < 0)
                 return r;
-        r = dsse_envelope_build(DSSE_PAYLOAD_TYPE, payload, len, sig, siglen, si->key_id, &env);
+        r = dsse_envelope_build(DSSE_PAYLOAD_TYPE, payload, len, sig, siglen, key_id, &env);
         if (r < 0)
                 return r;
         n = strlen(env);
@@ -85,6 +81,20 @@ int evidence_sign(const struct signing_key *k, const struct signer_info *si,
         *ret = out;
         *ret_len = n + 1;
         return 0;
+}
+
+int evidence_sign(const struct signing_key *k, const struct signer_info *si,
+                  struct statement_input *in, char **ret, size_t *ret_len)
+{
+        _cleanup_free_ char *payload = NULL;
+        size_t len;
+        int r;
+
+        in->signer = (struct statement_signer){ si->key_id, si->public_key_pem, si->spki_sha256 };
+        r = statement_build(in, &payload, &len);
+        if (r < 0)
+                return r;
+        return evidence_sign_payload(k, si->key_id, payload, len, ret, ret_len);
 }
 
 static int write_all(int fd, const char *p, size_t n)
@@ -115,7 +125,21 @@ static int fsync_dir_of(const char *path)
         return fsync(fd) < 0 ? negative_errno() : 0;
 }
 
-int evidence_write_atomic(const char *path, const char *data, size_t len)
+/* Moves tmp to path only if path does not exist yet (-EEXIST otherwise). */
+static int install_new(const char *tmp, const char *path)
+{
+        if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) == 0)
+                return 0;
+        if (errno != EINVAL && errno != ENOSYS)
+                return negative_errno();
+        /* A filesystem without RENAME_NOREPLACE: link() never replaces either. */
+        if (link(tmp, path) < 0)
+                return negative_errno();
+        (void) unlink(tmp);
+        return 0;
+}
+
+static int write_atomic(const char *path, const char *data, size_t len, bool replace)
 {
         char tmp[PATH_MAX];
         _cleanup_close_ int fd = -EBADF;
@@ -132,13 +156,25 @@ int evidence_write_atomic(const char *path, const char *data, size_t len)
                 r = write_all(fd, data, len);
         if (r == 0 && fsync(fd) < 0)
                 r = negative_errno();
-        if (r == 0 && rename(tmp, path) < 0)
+        if (r == 0 && replace && rename(tmp, path) < 0)
                 r = negative_errno();
+        if (r == 0 && !replace)
+                r = install_new(tmp, path);
         if (r < 0) {
                 (void) unlink(tmp);
                 return r;
         }
         return fsync_dir_of(path);
+}
+
+int evidence_write_atomic(const char *path, const char *data, size_t len)
+{
+        return write_atomic(path, data, len, true);
+}
+
+int evidence_write_new(const char *path, const char *data, size_t len)
+{
+        return write_atomic(path, data, len, false);
 }
 
 /* The sequence of a previous envelope: read its payload without trusting

@@ -79,7 +79,7 @@ static int call(struct kube_client *k, enum kube_kind kind, const char *method, 
                          (long long) k->hold_until);
                 return -EAGAIN;
         }
-        r = read_file_bounded(k->token_file, TOKEN_MAX, &token, &len);
+        r = read_file_secret(k->token_file, TOKEN_MAX, &token, &len);
         if (r < 0 || asprintf(&auth, "Authorization: Bearer %s", strstrip(token)) < 0) {
                 snprintf(k->error, sizeof(k->error), "token %s: %s", k->token_file, strerror(r < 0 ? -r : ENOMEM));
                 k->requests[kind][1]++;

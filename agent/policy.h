@@ -22,6 +22,9 @@ struct check_result {
 };
 
 #define POLICY_N_CHECKS 10
+/* How far the node clock may lag the attested document's createdOn; the
+ * same allowance verify gives observedAt (VERIFY_CLOCK_SKEW_S). */
+#define POLICY_CLOCK_SKEW_S 300
 
 struct report {
         enum verdict verdict;

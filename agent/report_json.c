@@ -12,7 +12,7 @@ void format_rfc3339(time_t t, char out[32])
         struct tm tm;
 
         if (!gmtime_r(&t, &tm) || strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-                strcpy(out, "1970-01-01T00:00:00Z");
+                snprintf(out, 32, "%s", "1970-01-01T00:00:00Z");
 }
 
 cJSON *checks_to_json(const struct report *r)

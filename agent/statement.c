@@ -32,7 +32,7 @@ static cJSON *subject(const char *vm_id, const char *provider_id)
         uint8_t d[32];
         size_t i;
 
-        for (i = 0; vm_id[i] && i < sizeof(lower) - 1; i++)
+        for (i = 0; i < sizeof(lower) - 1 && vm_id[i]; i++)
                 lower[i] = (char) tolower((unsigned char) vm_id[i]);
         lower[i] = '\0';
         sha256(lower, strlen(lower), d);

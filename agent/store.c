@@ -67,7 +67,71 @@ static int point_latest(const char *dir, const char *name)
         return 0;
 }
 
-static void retain(const char *dir, uint64_t keep, uint64_t max_age_s, time_t now)
+/* Temp files of a write that never finished (the agent was killed
+ * between mkostemp and rename); our own writes finish within the call. */
+#define STALE_TEMP_S 60
+
+static int temp(const struct dirent *d)
+{
+        return startswith(d->d_name, STORE_PREFIX) && strstr(d->d_name, ".json.tmp.") != NULL;
+}
+
+static void remove_stale_temps(const char *dir, time_t now)
+{
+        struct dirent **l = NULL;
+        char path[PATH_MAX];
+        int n = scandir(dir, &l, temp, alphasort);
+        struct stat st;
+
+        for (int i = 0; i < n; i++) {
+                snprintf(path, sizeof(path), "%s/%s", dir, l[i]->d_name);
+                if (lstat(path, &st) == 0 && S_ISREG(st.st_mode) && st.st_mtime <= now - STALE_TEMP_S)
+                        (void) unlink(path);
+        }
+        if (n > 0)
+                free_list(l, n);
+}
+
+/* Writes dir/<name> without replacing anything: a restarted agent starts
+ * again at sequence 1, so two envelopes can get one name in one second.
+ * The later one is then stored as <name minus .json>_NN.json, which sorts
+ * after the first. `name` becomes the name used. */
+static int store_new(const char *dir, char name[64], const char *data, size_t len)
+{
+        size_t stem = strlen(name) - strlen(".json");
+        char path[PATH_MAX], alt[64];
+        int r;
+
+        for (unsigned k = 1; k < 100; k++) {
+                if (k == 1)
+                        snprintf(alt, sizeof(alt), "%s", name);
+                else
+                        snprintf(alt, sizeof(alt), "%.*s_%02u.json", (int) stem, name, k);
+                if (snprintf(path, sizeof(path), "%s/%s", dir, alt) >= (int) sizeof(path))
+                        return -ENAMETOOLONG;
+                r = evidence_write_new(path, data, len);
+                if (r != -EEXIST) {
+                        if (r == 0)
+                                memcpy(name, alt, sizeof(alt));
+                        return r;
+                }
+        }
+        return -EEXIST;
+}
+
+static int copy_name(const char *name, char out[64])
+{
+        size_t n = strlen(name);
+
+        if (n < strlen(".json") || strcmp(name + n - 5, ".json") != 0)
+                return -EINVAL;
+        if (n + strlen("_NN") >= 64)
+                return -ENAMETOOLONG;
+        memcpy(out, name, n + 1);
+        return 0;
+}
+
+static void retain(const char *dir, uint64_t keep, uint64_t max_age_s, time_t now, const char *newest)
 {
         struct dirent **l = NULL;
         char path[PATH_MAX];
@@ -78,48 +142,59 @@ static void retain(const char *dir, uint64_t keep, uint64_t max_age_s, time_t no
                 bool too_many = (uint64_t) (n - i) > keep;
 
                 snprintf(path, sizeof(path), "%s/%s", dir, l[i]->d_name);
-                /* The newest envelope is never deleted, whatever its age. */
-                if (i < n - 1 && (too_many || (stat(path, &st) == 0 && now - st.st_mtime > (time_t) max_age_s)))
+                /* The newest envelope is never deleted, whatever its age: the
+                 * last by name, and the one just written (after the clock
+                 * went back, its name sorts before older ones). */
+                if (i < n - 1 && strcmp(l[i]->d_name, newest) != 0 &&
+                    (too_many || (stat(path, &st) == 0 && now - st.st_mtime > (time_t) max_age_s)))
                         (void) unlink(path);
         }
         if (n > 0)
                 free_list(l, n);
+        remove_stale_temps(dir, now);
 }
 
 int evidence_dir_store(const char *dir, const char *name, const char *data, size_t len, uint64_t keep,
                        uint64_t max_age_s, time_t now)
 {
-        char path[PATH_MAX];
+        char used[64];
         int r;
 
-        if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int) sizeof(path))
-                return -ENAMETOOLONG;
-        r = evidence_write_atomic(path, data, len);
+        r = copy_name(name, used);
         if (r < 0)
                 return r;
-        r = point_latest(dir, name);
-        retain(dir, keep, max_age_s, now);
+        r = store_new(dir, used, data, len);
+        if (r < 0)
+                return r;
+        r = point_latest(dir, used);
+        retain(dir, keep, max_age_s, now, used);
         return r;
 }
 
 int spool_add(const char *dir, const char *name, const char *data, size_t len, uint64_t max, uint64_t *ret_dropped)
 {
         struct dirent **l = NULL;
-        char path[PATH_MAX];
+        char path[PATH_MAX], used[64];
         uint64_t dropped = 0;
         int n, r;
 
-        if (snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int) sizeof(path))
-                return -ENAMETOOLONG;
-        r = evidence_write_atomic(path, data, len);
+        r = copy_name(name, used);
+        if (r < 0)
+                return r;
+        r = store_new(dir, used, data, len);
         if (r < 0)
                 return r;
         n = list(dir, &l);
-        for (int i = 0; n > 0 && i < n && (uint64_t) (n - i) > max; i++) {
+        /* Oldest first; the envelope just added is never the one dropped. */
+        for (int i = 0, excess = n - (int) (max < (uint64_t) n ? max : (uint64_t) n); i < n && excess > 0; i++) {
+                if (!strcmp(l[i]->d_name, used))
+                        continue;
                 snprintf(path, sizeof(path), "%s/%s", dir, l[i]->d_name);
                 if (unlink(path) == 0)
                         dropped++;
+                excess--;
         }
+        remove_stale_temps(dir, time(NULL));
         if (n > 0)
                 free_list(l, n);
         *ret_dropped = dropped;
@@ -146,7 +221,7 @@ static int push_one(const struct push_target *t, const char *data, size_t len, c
         int r;
 
         if (t->token_file && *t->token_file) {
-                r = read_file_bounded(t->token_file, 16 * 1024, &token, &n);
+                r = read_file_secret(t->token_file, 16 * 1024, &token, &n);
                 if (r < 0 || asprintf(&auth, "Authorization: Bearer %s", strstrip(token)) < 0) {
                         snprintf(err, errsz, "push token %s: %s", t->token_file, strerror(r < 0 ? -r : ENOMEM));
                         return r < 0 ? r : -ENOMEM;

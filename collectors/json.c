@@ -59,5 +59,10 @@ char *json_print(const cJSON *o, bool compact)
         /* cJSON's allocator is not ours: hand out a copy callers free(). */
         copy = strdup(text);
         cJSON_free(text);
+        /* cJSON copies string bytes as they are; a sysfs attribute, a label
+         * or an IMDS value that is not UTF-8 would make the report, the
+         * signed statement and the API patches invalid JSON (RFC 8259). */
+        if (copy)
+                (void) utf8_sanitize(copy);
         return copy;
 }

@@ -159,10 +159,18 @@ int sysroot_open_file(const struct sysroot *sr, const char *rel, int flags)
 
 int sysroot_read_file(const struct sysroot *sr, const char *rel, size_t max, char **ret, size_t *ret_len)
 {
-        _cleanup_close_ int fd = sysroot_open_file(sr, rel, O_RDONLY);
+        /* O_NONBLOCK: a FIFO put where an attribute should be must not hang
+         * the agent in open(); then only regular files are read (sysfs, proc
+         * and udev files all are), never a FIFO or a device node. */
+        _cleanup_close_ int fd = sysroot_open_file(sr, rel, O_RDONLY | O_NONBLOCK);
+        struct stat st;
 
         if (fd < 0)
                 return fd;
+        if (fstat(fd, &st) < 0)
+                return negative_errno();
+        if (!S_ISREG(st.st_mode))
+                return S_ISDIR(st.st_mode) ? -EISDIR : -EBADF;
         return read_fd_bounded(fd, max, ret, ret_len);
 }
 

@@ -178,3 +178,53 @@ const char *envp_get(char *const *envp, const char *name)
                         return *envp + n + 1;
         return NULL;
 }
+
+/* Length of the well-formed UTF-8 sequence at s, or 0. */
+static size_t utf8_len(const unsigned char *s)
+{
+        unsigned char c = s[0];
+        unsigned char lo = 0x80, hi = 0xbf;
+        size_t n;
+
+        if (c < 0x80)
+                return 1;
+        if (c >= 0xc2 && c <= 0xdf)
+                n = 2;
+        else if (c >= 0xe0 && c <= 0xef) {
+                n = 3;
+                if (c == 0xe0)
+                        lo = 0xa0;      /* overlong */
+                else if (c == 0xed)
+                        hi = 0x9f;      /* surrogates */
+        } else if (c >= 0xf0 && c <= 0xf4) {
+                n = 4;
+                if (c == 0xf0)
+                        lo = 0x90;      /* overlong */
+                else if (c == 0xf4)
+                        hi = 0x8f;      /* above U+10FFFF */
+        } else
+                return 0;
+        if (s[1] < lo || s[1] > hi)
+                return 0;
+        for (size_t i = 2; i < n; i++)
+                if (s[i] < 0x80 || s[i] > 0xbf)
+                        return 0;
+        return n;
+}
+
+size_t utf8_sanitize(char *s)
+{
+        unsigned char *p = (unsigned char *) s;
+        size_t bad = 0;
+
+        while (*p) {
+                size_t n = utf8_len(p);
+
+                if (n == 0) {
+                        *p++ = '?';
+                        bad++;
+                } else
+                        p += n;
+        }
+        return bad;
+}

@@ -27,5 +27,9 @@ int hex_decode(const char *hex, uint8_t *out, size_t n);
 int parse_duration(const char *s, bool allow_zero, uint64_t *ret_s);
 /* The largest exact unit: 600 -> "10m", 90 -> "90s". */
 void format_duration(uint64_t s, char out[24]);
+/* Replaces, in place, every byte that is not part of a well-formed UTF-8
+ * sequence (RFC 3629: no overlong forms, no surrogates, nothing above
+ * U+10FFFF) with '?'. Returns how many bytes were replaced. */
+size_t utf8_sanitize(char *s);
 /* The value of name in an environment array (envp), or NULL. */
 const char *envp_get(char *const *envp, const char *name);

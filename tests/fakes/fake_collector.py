@@ -22,9 +22,9 @@ import sys
 import threading
 from http.server import ThreadingHTTPServer
 
-from fake_kube import (JSON, HttpError, JsonHandler, Reply, RequestLog, bearer_token_matches,
-                       guarded, is_int, require_content_type, require_object, route,
-                       serve_until_stopped)
+from fake_kube import (JSON, LIFETIME_SECONDS, HttpError, JsonHandler, Reply, RequestLog,
+                       bearer_token_matches, guarded, is_int, require_content_type, require_object,
+                       route, serve_until_stopped)
 
 DSSE_JSON = 'application/vnd.in-toto+dsse+json'
 EVIDENCE_CONTENT_TYPES = (DSSE_JSON, JSON)
@@ -264,6 +264,8 @@ def parse_args(argv):
     parser.add_argument('--token-file', help='require this bearer token (re-read on every request)')
     parser.add_argument('--store-dir', help='write each new envelope to DIR/<sha256>.json')
     parser.add_argument('--log', help='append one JSON line per API request')
+    parser.add_argument('--lifetime', type=int, default=LIFETIME_SECONDS,
+                        help='exit by itself after this many seconds (default %(default)s)')
     return parser.parse_args(argv)
 
 
@@ -275,7 +277,7 @@ def main(argv=None):
     server = ThreadingHTTPServer(('127.0.0.1', 0), CollectorHandler)
     server.state = CollectorState(args.token_file, args.store_dir, args.log)
     try:
-        return serve_until_stopped(server, args.port_file, 'fake_collector')
+        return serve_until_stopped(server, args.port_file, 'fake_collector', lifetime=args.lifetime)
     finally:
         server.state.log.close()
 

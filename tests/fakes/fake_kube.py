@@ -33,6 +33,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote, urlsplit
 
 LIFETIME_SECONDS = 900
+MAX_DELAY_SECONDS = 600
 IDLE_TIMEOUT_SECONDS = 60
 MAX_BODY_BYTES = 3 * 1024 * 1024  # kube-apiserver's default request size limit
 
@@ -748,7 +749,9 @@ class KubeState:
         if request.framing_error is not None:
             raise request.framing_error
         rule = self.take_failure(request.method, request.path)
-        if rule is not None:
+        if rule is not None and rule.get('delay'):
+            time.sleep(rule['delay'])  # outside the lock: other requests go on
+        if rule is not None and rule.get('status') is not None:
             return injected_failure_reply(rule)
         return route(API_ROUTES, self, request)
 
@@ -917,17 +920,23 @@ def is_int(value):
 
 def parse_failure_rule(body):
     require_object(body, 'body')
-    allowed = ('path_prefix', 'status', 'count', 'retry_after', 'method')
+    allowed = ('path_prefix', 'status', 'count', 'retry_after', 'method', 'delay')
     unknown = sorted(k for k in body if k not in allowed)
     if unknown:
         raise HttpError(400, 'unknown field(s) %s; allowed: %s' % (', '.join(unknown), ', '.join(allowed)))
     rule = {'path_prefix': body.get('path_prefix'), 'status': body.get('status'),
             'count': body.get('count', 1), 'retry_after': body.get('retry_after'),
-            'method': body.get('method')}
+            'method': body.get('method'), 'delay': body.get('delay')}
     if not isinstance(rule['path_prefix'], str) or not rule['path_prefix'].startswith('/'):
         raise HttpError(400, 'path_prefix: required, a string starting with "/"')
-    if not is_int(rule['status']) or not 400 <= rule['status'] <= 599:
-        raise HttpError(400, 'status: required, an integer 400..599')
+    delay = rule['delay']
+    if delay is not None and (isinstance(delay, bool) or not isinstance(delay, (int, float))
+                              or not 0 <= delay <= MAX_DELAY_SECONDS):
+        raise HttpError(400, 'delay: a number of seconds 0..%d' % MAX_DELAY_SECONDS)
+    # A delay-only rule slows the request down, then the API answers it.
+    if not (rule['status'] is None and delay is not None) and (
+            not is_int(rule['status']) or not 400 <= rule['status'] <= 599):
+        raise HttpError(400, 'status: required (unless delay is given), an integer 400..599')
     if not is_int(rule['count']) or rule['count'] < 1:
         raise HttpError(400, 'count: an integer >= 1')
     if rule['retry_after'] is not None and (not is_int(rule['retry_after']) or rule['retry_after'] < 0):
@@ -995,6 +1004,8 @@ def parse_args(argv):
     parser.add_argument('--provider-id', default=DEFAULT_PROVIDER_ID,
                         help='spec.providerID ("" leaves it out)')
     parser.add_argument('--log', help='append one JSON line per API request')
+    parser.add_argument('--lifetime', type=int, default=LIFETIME_SECONDS,
+                        help='exit by itself after this many seconds (default %(default)s)')
     return parser.parse_args(argv)
 
 
@@ -1003,7 +1014,7 @@ def main(argv=None):
     server = ThreadingHTTPServer(('127.0.0.1', 0), KubeHandler)
     server.state = KubeState(args.node, args.provider_id, args.token_file, args.log)
     try:
-        return serve_until_stopped(server, args.port_file, 'fake_kube')
+        return serve_until_stopped(server, args.port_file, 'fake_kube', lifetime=args.lifetime)
     finally:
         server.state.log.close()
 

@@ -412,9 +412,40 @@ class FakeKubeTest(TempDirTest):
         self.assertEqual(call(fail, 'DELETE')[0], 200)
         self.assertEqual(self.api('GET', '/api/v1/nodes/' + NODE)[0], 200)
 
+    def test_delay_rules(self):
+        status_path = '/api/v1/nodes/%s/status' % NODE
+        fail = self.kube.url('/_fake/fail')
+        # A delay alone slows the request down, then the API answers it.
+        self.assertEqual(call(fail, 'POST', {'path_prefix': '/api/v1/nodes/', 'delay': 0.5, 'method': 'GET'})[0], 200)
+        t0 = time.monotonic()
+        self.assertEqual(self.api('GET', '/api/v1/nodes/' + NODE)[0], 200)
+        self.assertGreaterEqual(time.monotonic() - t0, 0.45)
+        t0 = time.monotonic()
+        self.assertEqual(self.api('GET', '/api/v1/nodes/' + NODE)[0], 200)  # the rule is used up
+        self.assertLess(time.monotonic() - t0, 0.45)
+        # With a status: the delay, then the injected answer.
+        call(fail, 'POST', {'path_prefix': status_path, 'status': 503, 'delay': 0.3})
+        t0 = time.monotonic()
+        self.assertEqual(self.api('PATCH', status_path, {}, SMP)[0], 503)
+        self.assertGreaterEqual(time.monotonic() - t0, 0.25)
+        # A slow request does not hold up the others.
+        call(fail, 'POST', {'path_prefix': status_path, 'delay': 2})
+        slow = threading.Thread(target=self.api, args=('PATCH', status_path, {}, SMP))
+        slow.start()
+        time.sleep(0.2)
+        t0 = time.monotonic()
+        self.assertEqual(self.api('GET', '/api/v1/nodes/' + NODE)[0], 200)
+        self.assertLess(time.monotonic() - t0, 1.5)
+        slow.join()
+        statuses = [r['status'] for r in call(self.kube.url('/_fake/requests'))[2]]
+        self.assertEqual(statuses, [200, 200, 503, 200, 200])
+
     def test_failure_rule_validation(self):
         fail = self.kube.url('/_fake/fail')
         for rule in ({'status': 429}, {'path_prefix': 'api', 'status': 429},
+                     {'path_prefix': '/'}, {'path_prefix': '/', 'delay': -1},
+                     {'path_prefix': '/', 'delay': '1'}, {'path_prefix': '/', 'delay': True},
+                     {'path_prefix': '/', 'delay': 601}, {'path_prefix': '/', 'delay': 1, 'status': 200},
                      {'path_prefix': '/', 'status': 200}, {'path_prefix': '/', 'status': '429'},
                      {'path_prefix': '/', 'status': 429, 'count': 0},
                      {'path_prefix': '/', 'status': 429, 'retry_after': 1.5},
@@ -580,6 +611,17 @@ class PlumbingTest(TempDirTest):
         self.assertEqual(done.returncode, 0, done.stderr)
         self.assertIn('exiting after 1 s', done.stderr)
         self.assertLess(time.monotonic() - started, 20)
+
+    def test_lifetime_flag(self):
+        write_file(self.path('token'), 't')
+        for script, args in (('fake_kube.py', ['--token-file', self.path('token'), '--node', NODE]),
+                             ('fake_collector.py', [])):
+            with self.subTest(script=script):
+                port = self.path(script + '.port')
+                done = subprocess.run([sys.executable, os.path.join(HERE, script), '--port-file', port,
+                                       '--lifetime', '1'] + args, capture_output=True, text=True, timeout=30)
+                self.assertEqual(done.returncode, 0, done.stderr)
+                self.assertIn('exiting after 1 s', done.stderr)
 
     def test_bug_in_a_handler_is_a_500_and_logged(self):
         write_file(self.path('token'), 't')

@@ -129,7 +129,16 @@ static void test_config_errors(void **state)
         const char *push[] = { "--push-url", "http://collector.example", NULL };
         const char *push2[] = { "--push-url", "https://collector.example", NULL };
         const char *extra[] = { "surprise", NULL };
+        /* A name that merely starts like a loopback address is not one. */
+        const char *push3[] = { "--push-url", "http://127.0.0.1.example.com/v1", "--spool-dir", "/tmp", NULL };
+        const char *push4[] = { "--push-url", "http://127.0.0.1:8080/v1", "--spool-dir", "/tmp", NULL };
+        const char *kube[] = { "--kube-api", "http://kube.example:6443", NULL };
+        const char *kube2[] = { "--kube-api", "http://localhost:8001", NULL };
 
+        assert_int_equal(load(push3, NULL, c, &f), -EINVAL);
+        assert_int_equal(load(push4, NULL, c, &f), 0);
+        assert_int_equal(load(kube, NULL, c, &f), -EINVAL);    /* the token would go in clear */
+        assert_int_equal(load(kube2, NULL, c, &f), 0);
         assert_int_equal(load(bad_interval, NULL, c, &f), -EINVAL);
         assert_int_equal(load(bad_jitter, jitter_env, c, &f), -EINVAL);
         assert_int_equal(load(push, NULL, c, &f), -EINVAL);     /* plain http off loopback */

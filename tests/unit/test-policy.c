@@ -155,6 +155,12 @@ static void test_attested(void **state)
         strcpy(f->attested.nonce, "other");
         expect("attested-identity", "fail", "AttestedNonceMismatch", "noncompliant");
         strcpy(f->attested.nonce, "abc");
+        /* A document signed after the node's "now": the clock is behind. */
+        f->attested.created_at = NOW + POLICY_CLOCK_SKEW_S + 1;
+        expect("attested-identity", "unknown", "NodeClockBehind", "unknown");
+        f->attested.created_at = NOW + POLICY_CLOCK_SKEW_S;
+        expect("attested-identity", "pass", "AttestedIdentityVerified", "compliant");
+        f->attested.created_at = 0;
         f->attested.expires_at = NOW;
         expect("attested-identity", "unknown", "AttestedDocumentExpired", "unknown");
         f->attested.expires_at = NOW + 1;

@@ -5,6 +5,8 @@
 
 #include "buf.h"
 #include "crypto.h"
+#include "fileio.h"
+#include "macro.h"
 #include "strparse.h"
 
 static void test_parse_u64(void **state)
@@ -81,9 +83,42 @@ static void test_strcpy_bounded(void **state)
         assert_string_equal(d, "abc");
 }
 
+static void test_utf8_sanitize(void **state)
+{
+        char ok[] = "plain, d\xc3\xa9j\xc3\xa0 vu, \xe2\x82\xac, \xf0\x9f\x94\x91";
+        char bad[] = "x\xff\xc0\xaf\xed\xa0\x80\xf4\x90\x80\x80\xc3";
+
+        assert_int_equal(utf8_sanitize(ok), 0);
+        /* 0xff; an overlong '/'; a surrogate; above U+10FFFF; a cut sequence. */
+        assert_int_equal(utf8_sanitize(bad), 11);
+        assert_string_equal(bad, "x" "???????????");
+        assert_int_equal(utf8_sanitize(bad), 0);
+}
+
+static void test_read_secret(void **state)
+{
+        char path[] = "/tmp/hostenc-test-secret.XXXXXX", *s = NULL;
+        int fd = mkstemp(path);
+        size_t n;
+
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, "token\n", 6), 6);
+        assert_int_equal(read_file_secret(path, 6, &s, &n), 0);
+        assert_int_equal(n, 6);
+        assert_string_equal(s, "token\n");
+        free_secretp(&s);
+        assert_int_equal(read_file_secret(path, 5, &s, &n), -E2BIG);
+        assert_int_equal(write(fd, "\0x", 2), 2);
+        assert_int_equal(read_file_secret(path, 64, &s, &n), -EINVAL);     /* NUL inside */
+        close(fd);
+        unlink(path);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_utf8_sanitize),
+                cmocka_unit_test(test_read_secret),
                 cmocka_unit_test(test_parse_u64),
                 cmocka_unit_test(test_devnum_and_guid),
                 cmocka_unit_test(test_buf_limit),
