@@ -7,7 +7,8 @@ libcurl4-openssl-dev libcjson-dev libblkid-dev libssl-dev
 libcmocka-dev libmicrohttpd-dev
 e2fsprogs dosfstools ntfs-3g openssl
 python3-cryptography python3-jsonschema prometheus chromium
-yamllint shellcheck faketime"
+yamllint shellcheck faketime
+curl valgrind prometheus-node-exporter util-linux"
 missing=
 for p in $packages; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
