@@ -13,10 +13,8 @@ import time
 import urllib.request
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FAKES = os.path.join(ROOT, 'tests', 'fakes')
 LONGFAKE = os.path.join(ROOT, 'bench', 'longfake.py')
 CLK_TCK = os.sysconf('SC_CLK_TCK')
-PAGE_KB = os.sysconf('SC_PAGE_SIZE') // 1024
 
 
 class BenchError(Exception):
@@ -178,7 +176,7 @@ class FakeImds:
                     parts = line.split()
                     if len(parts) >= 4:
                         out.append((int(parts[0]), parts[2]))
-        return sorted(out)
+        return sorted(out, key=lambda r: r[0])  # stable: same-millisecond requests keep log order
 
     def stop(self):
         stop(self.proc)

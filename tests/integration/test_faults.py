@@ -308,7 +308,10 @@ class KubeFaults(FaultCase):
         self.assertEqual(metric(text, 'hostenc_verdict', state='noncompliant'), 1)
         self.assertEqual(self.condition()['status'], 'False')       # not written while down
         proxy.up()
+        t0 = time.monotonic()
         self.wait_status('True', timeout=90)
+        print('\nAPI down 8 s: %d envelopes meanwhile; Node written %.1f s after it came back'
+              % (len(envelopes(self.evidence)) - n0, time.monotonic() - t0), file=sys.stderr)
         self.alive()
         out, err = self.stop()
         self.assertIn('Node update failed', out)
@@ -328,8 +331,11 @@ class KubeFaults(FaultCase):
         self.assertGreater(metric(self.scrape(), 'hostenc_verdict', state='noncompliant'), 0)
         # The API server learns the new token: the agent recovers by itself.
         self.write(self.server_token, rotated + '\n')
+        t0 = time.monotonic()
         self.wait_status('True', timeout=60)
         unauthorized = [r for r in self.api_requests() if r['status'] == 401]
+        print('\ntoken rotation: %d requests answered 401; Node written %.1f s after the API accepted the token'
+              % (len(unauthorized), time.monotonic() - t0), file=sys.stderr)
         self.assertLess(len(unauthorized), 30, 'the agent hammered the API with a rejected token')
         out, err = self.stop()
         for secret in (self.token, rotated):
@@ -366,7 +372,10 @@ class KubeFaults(FaultCase):
         self.assertTrue(all(g >= 1.9 for g in gaps), gaps)
         self.kube.post('/_fake/reset_log')
         http('DELETE', self.kube.url + '/_fake/fail')
+        t0 = time.monotonic()
         self.wait_status('False', timeout=90)
+        print('\n429 storm: %d requests in 15 s, shortest gap %.1f s; Node written %.1f s after it ended'
+              % (len(storm), min(gaps) if gaps else 0, time.monotonic() - t0), file=sys.stderr)
         self.alive()
         self.stop()
         self.verify_dir(self.evidence)
@@ -423,6 +432,8 @@ class CollectorFaults(FaultCase):
         self.assertEqual(set(ok), set(received))
         self.assertGreaterEqual(len(received), 10)
         self.verify_dir(self.evidence)
+        print('\ncollector outage: %d envelopes written, %d delivered once each, %d still spooled'
+              % (len(written), len(received), len(spooled)), file=sys.stderr)
 
 
 def can_mount():
