@@ -210,8 +210,11 @@ static int apply_config(struct daemon *d)
         d->trust = trust_store_free(d->trust);
         if (trust_load(*d->cfg.imds_trust ? d->cfg.imds_trust : NULL, &d->trust) < 0)
                 return EXIT_CONFIG;
+        struct imds_client previous = d->imds;
         r = imds_client_init(&d->imds, &d->counting, daemon_clock(d), d->cfg.imds_url, d->cfg.imds_api_version,
                              d->cfg.imds_timeout_s * 1000);
+        if (r == 0)
+                imds_client_keep_rate(&d->imds, &previous);     /* a reload does not reset the budget */
         if (r < 0) {
                 log_error("config: imdsUrl/imdsApiVersion: unusable (\"%s\", \"%s\")", d->cfg.imds_url,
                           d->cfg.imds_api_version);

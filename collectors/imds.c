@@ -116,17 +116,33 @@ static bool status_retryable(long s)
         return s == 404 || s == 408 || s == 410 || s == 429 || (s >= 500 && s <= 599);
 }
 
+/* Waits until a request more keeps at most IMDS_RATE_MAX in any window of
+ * IMDS_RATE_WINDOW_MS: the request IMDS_RATE_MAX back must have ended a
+ * whole window ago. */
 static int rate_limit(struct imds_client *c)
 {
-        uint64_t now = c->clock->now_ms(c->clock->userdata);
+        uint64_t now, oldest;
 
-        if (c->have_last_request && now - c->last_request_ms < IMDS_MIN_INTERVAL_MS &&
-            c->clock->sleep_ms(c->clock->userdata, IMDS_MIN_INTERVAL_MS - (now - c->last_request_ms)) < 0)
+        if (c->requests_sent < IMDS_RATE_MAX)
+                return 0;
+        oldest = c->recent_end_ms[c->requests_sent % IMDS_RATE_MAX];
+        now = c->clock->now_ms(c->clock->userdata);
+        if (now - oldest < IMDS_RATE_WINDOW_MS &&
+            c->clock->sleep_ms(c->clock->userdata, IMDS_RATE_WINDOW_MS - (now - oldest)) < 0)
                 return -ECANCELED;
-        c->last_request_ms = c->clock->now_ms(c->clock->userdata);
-        c->have_last_request = true;
-        c->requests_sent++;
         return 0;
+}
+
+void imds_client_keep_rate(struct imds_client *c, const struct imds_client *from)
+{
+        memcpy(c->recent_end_ms, from->recent_end_ms, sizeof(c->recent_end_ms));
+        c->requests_sent = from->requests_sent;
+}
+
+static void rate_record(struct imds_client *c)
+{
+        c->recent_end_ms[c->requests_sent % IMDS_RATE_MAX] = c->clock->now_ms(c->clock->userdata);
+        c->requests_sent++;
 }
 
 static int build_url(const struct imds_client *c, const char *path, const char *extra,
@@ -152,6 +168,7 @@ static int attempt(struct imds_client *c, const struct http_request *req, uint64
                 return -ECANCELED;
         }
         k = c->transport->request(c->transport->userdata, &r, resp);
+        rate_record(c);
         if (k == -E2BIG) {
                 snprintf(last, lastsz, "body larger than %zu bytes", req->max_body);
                 return k;

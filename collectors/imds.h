@@ -13,8 +13,10 @@
 #define IMDS_DEFAULT_API_VERSION "2023-07-01"
 #define IMDS_MIN_API_VERSION "2021-12-13"
 /* IMDS allows 5 requests per second per VM, shared by every process on the
- * node; we never send more than that ourselves. */
-#define IMDS_MIN_INTERVAL_MS 200
+ * node; we never send more than that ourselves, counted over a sliding
+ * window so that the two requests of a run can go back to back. */
+#define IMDS_RATE_MAX 5
+#define IMDS_RATE_WINDOW_MS 1000
 #define IMDS_COMPUTE_MAX_BODY (256 * 1024)
 #define IMDS_ATTESTED_MAX_BODY ATTESTED_MAX_DOCUMENT
 
@@ -38,8 +40,9 @@ struct imds_client {
         uint64_t deadline_ms;           /* bound on one imds_get(), retries included */
         long connect_timeout_ms;
         long attempt_timeout_ms;
-        bool have_last_request;
-        uint64_t last_request_ms;
+        /* When each of the last IMDS_RATE_MAX requests ended: the server saw
+         * the request before then, so spacing from that time is safe. */
+        uint64_t recent_end_ms[IMDS_RATE_MAX];
         unsigned requests_sent;
 };
 
@@ -48,6 +51,10 @@ struct imds_client {
 int imds_client_init(struct imds_client *c, const struct http_transport *t,
                      const struct imds_clock *clock, const char *base_url,
                      const char *api_version, uint64_t deadline_ms);
+
+/* Carries the request history of `from` over to `c`, so re-creating a
+ * client does not reset the rate window. */
+void imds_client_keep_rate(struct imds_client *c, const struct imds_client *from);
 
 /* One GET of base_url + path + "?api-version=V" (+ "&" + extra_query), with
  * retries on transient failures (404, 408, 410, 429, 5xx, timeouts,

@@ -8,7 +8,8 @@ libcmocka-dev libmicrohttpd-dev
 e2fsprogs dosfstools ntfs-3g openssl
 python3-cryptography python3-jsonschema prometheus chromium
 yamllint shellcheck faketime
-curl valgrind prometheus-node-exporter util-linux"
+curl valgrind prometheus-node-exporter util-linux
+clang libclang-rt-14-dev clang-tidy cppcheck"
 missing=
 for p in $packages; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"

@@ -104,21 +104,50 @@ static void test_500_forever_stops_within_deadline(void **state)
         assert_non_null(strstr(err, "HTTP 500 after"));
 }
 
-static void test_never_more_than_5_per_second(void **state)
+static void get_ok(struct imds_client *c)
 {
-        struct script s = { .status = { 503 }, .n = 1 };
         struct buf body = { 0 };
-        struct imds_client c;
         char err[256];
 
-        /* A short deadline scales the backoff down to 50-100 ms; the rate
-         * limit must still space requests 200 ms apart. */
-        assert_int_equal(run(&s, 1600, &body, err, &c), -ETIMEDOUT);
-        assert_true(s.sent >= 4);
-        for (unsigned i = 1; i < s.sent && i < 64; i++)
-                assert_true(s.sent_at[i] - s.sent_at[i - 1] >= IMDS_MIN_INTERVAL_MS);
-        for (unsigned i = 5; i < s.sent && i < 64; i++)
-                assert_true(s.sent_at[i] - s.sent_at[i - 5] >= 1000);
+        assert_int_equal(imds_get(c, "/metadata/instance/compute", NULL, 1024, &body, err, sizeof(err)), 0);
+        buf_done(&body);
+}
+
+static void test_never_more_than_5_per_second(void **state)
+{
+        struct script s = { .status = { 200 }, .n = 1 };
+        struct http_transport t = { fake_get, &s };
+        struct imds_client c;
+
+        vc = (struct vclock){ .now = 1000, .s = &s };
+        assert_int_equal(imds_client_init(&c, &t, &vclock_ops, "http://127.0.0.1:1", "2023-07-01", 70000), 0);
+        /* Back-to-back calls: the first five go out at once (a run's two
+         * requests are not held apart), every later one waits until the
+         * request five back ended a whole second ago. */
+        for (int i = 0; i < 16; i++)
+                get_ok(&c);
+        assert_int_equal(s.sent, 16);
+        assert_true(s.sent_at[IMDS_RATE_MAX - 1] - s.sent_at[0] < 100);
+        for (unsigned i = IMDS_RATE_MAX; i < s.sent; i++)
+                assert_true(s.sent_at[i] - s.sent_at[i - IMDS_RATE_MAX] >= IMDS_RATE_WINDOW_MS);
+        assert_true(s.sent_at[15] - s.sent_at[0] < 3 * IMDS_RATE_WINDOW_MS + 100);     /* and no slower */
+}
+
+static void test_rate_window_survives_a_new_client(void **state)
+{
+        struct script s = { .status = { 200 }, .n = 1 };
+        struct http_transport t = { fake_get, &s };
+        struct imds_client c, again;
+
+        vc = (struct vclock){ .now = 1000, .s = &s };
+        assert_int_equal(imds_client_init(&c, &t, &vclock_ops, "http://127.0.0.1:1", "2023-07-01", 70000), 0);
+        for (int i = 0; i < IMDS_RATE_MAX; i++)
+                get_ok(&c);
+        assert_int_equal(imds_client_init(&again, &t, &vclock_ops, "http://127.0.0.1:1", "2023-07-01", 5000), 0);
+        imds_client_keep_rate(&again, &c);
+        get_ok(&again);
+        assert_int_equal(s.sent, IMDS_RATE_MAX + 1);
+        assert_true(s.sent_at[IMDS_RATE_MAX] - s.sent_at[0] >= IMDS_RATE_WINDOW_MS);
 }
 
 static void test_no_retry_on_400_or_redirect(void **state)
@@ -205,6 +234,7 @@ int main(void)
                 cmocka_unit_test(test_429_twice_then_200),
                 cmocka_unit_test(test_500_forever_stops_within_deadline),
                 cmocka_unit_test(test_never_more_than_5_per_second),
+                cmocka_unit_test(test_rate_window_survives_a_new_client),
                 cmocka_unit_test(test_no_retry_on_400_or_redirect),
                 cmocka_unit_test(test_oversized_is_not_retried),
                 cmocka_unit_test(test_connection_errors_are_retried),
