@@ -21,6 +21,7 @@
 #include "statement.h"
 #include "strparse.h"
 #include "verify_cache.h"
+#include "verify_keys.h"
 
 const char *const verify_reason_names[VERIFY_REASON_COUNT] = {
         "Valid", "ValidSignatureOnly", "EnvelopeUnreadable", "EnvelopeTooLarge", "EnvelopeMalformed",
@@ -35,7 +36,7 @@ struct work {
         struct dsse_envelope env;
         cJSON *statement;
         const cJSON *predicate;
-        struct public_key *own_key;     /* the statement's key when no --pubkey */
+        bool own_key;                   /* the key is the statement's (no --pubkey) */
         const struct public_key *key;
         struct attested_summary doc;
         char nonce[33];
@@ -48,19 +49,24 @@ static void work_done(struct work *w)
 {
         dsse_envelope_done(&w->env);
         cJSON_Delete(w->statement);
-        public_key_free(w->own_key);
         free(w->facts);
 }
 
 int verifier_init(struct verifier *v)
 {
         v->cache = attested_cache_new();
-        return v->cache ? 0 : -ENOMEM;
+        v->keys = key_cache_new();
+        if (!v->cache || !v->keys) {
+                verifier_done(v);
+                return -ENOMEM;
+        }
+        return 0;
 }
 
 void verifier_done(struct verifier *v)
 {
         v->cache = attested_cache_free(v->cache);
+        v->keys = key_cache_free(v->keys);
 }
 
 bool verify_result_valid(const struct verify_result *r)
@@ -92,6 +98,7 @@ static const cJSON *get(const cJSON *o, const char *key)
  * and nothing in it is believed until that signature has verified. */
 static enum verify_reason find_key(struct verifier *v, struct work *w, struct verify_result *r)
 {
+        const struct signer_key *named;
         const cJSON *pem;
 
         if (v->pubkey) {
@@ -100,10 +107,10 @@ static enum verify_reason find_key(struct verifier *v, struct work *w, struct ve
         }
         w->statement = cJSON_ParseWithLength((const char *) w->env.payload, w->env.payload_len);
         pem = get(get(get(w->statement, "predicate"), "signer"), "publicKey");
-        if (!cJSON_IsString(pem) ||
-            public_key_from_pem(pem->valuestring, strlen(pem->valuestring), &w->own_key) < 0)
+        if (!cJSON_IsString(pem) || key_cache_get(v->keys, pem->valuestring, strlen(pem->valuestring), &named) < 0)
                 return reject(r, VERIFY_NO_KEY, "no --pubkey and no P-256 predicate.signer.publicKey in the payload");
-        w->key = w->own_key;
+        w->key = named->key;
+        w->own_key = true;
         return VERIFY_VALID;
 }
 
@@ -198,27 +205,19 @@ static enum verify_reason check_predicate_shape(struct verifier *v, struct work 
 /* The key that signed must be the key the statement names, in all three forms. */
 static enum verify_reason check_signer(struct verifier *v, struct work *w, struct verify_result *r)
 {
-        _cleanup_(public_key_freep) struct public_key *named = NULL;
-        _cleanup_free_ uint8_t *spki = NULL;
         const cJSON *s = get(w->predicate, "signer");
         const cJSON *pem = get(s, "publicKey"), *kid = get(s, "keyId"), *hash = get(s, "spkiSha256");
-        char fp[64], hex[65];
-        uint8_t d[32];
-        size_t n;
+        const struct signer_key *named;
 
         if (!cJSON_IsString(pem) || !cJSON_IsString(kid) || !cJSON_IsString(hash) ||
-            public_key_from_pem(pem->valuestring, strlen(pem->valuestring), &named) < 0)
+            key_cache_get(v->keys, pem->valuestring, strlen(pem->valuestring), &named) < 0)
                 return reject(r, VERIFY_STATEMENT, "predicate.signer lacks a P-256 publicKey, keyId or spkiSha256");
-        if (!public_key_equal(named, w->key))
+        if (named->key != w->key && !public_key_equal(named->key, w->key))
                 return reject(r, VERIFY_SIGNER_KEY, "predicate.signer.publicKey is not the key that signed");
-        if (public_key_spki(w->key, &spki, &n) < 0 || public_key_openssh_fingerprint(w->key, fp) < 0 ||
-            binding_nonce(w->key, w->nonce) < 0)
-                return reject(r, VERIFY_SIGNER_KEY, "cannot encode the signing key");
-        sha256(spki, n, d);
-        hex_encode(d, sizeof(d), hex);
-        if (strcmp(hex, hash->valuestring) || strcmp(fp, kid->valuestring))
+        if (strcmp(named->spki_sha256, hash->valuestring) || strcmp(named->key_id, kid->valuestring))
                 return reject(r, VERIFY_SIGNER_KEY, "predicate.signer keyId/spkiSha256 do not describe the signing key");
-        (void) strcpy_bounded(r->key_id, sizeof(r->key_id), fp);
+        memcpy(w->nonce, named->nonce, sizeof(w->nonce));
+        (void) strcpy_bounded(r->key_id, sizeof(r->key_id), named->key_id);
         return VERIFY_VALID;
 }
 
@@ -435,7 +434,9 @@ void verify_envelope(struct verifier *v, const char *data, size_t len, struct ve
         struct verify_result r = { .reason = VERIFY_VALID };
         char err[256];
 
-        if (dsse_envelope_parse(data, len, &w.env, err, sizeof(err)) < 0) {
+        if (!v->keys) {
+                reject(&r, VERIFY_UNREADABLE, "verifier not initialised (out of memory)");
+        } else if (dsse_envelope_parse(data, len, &w.env, err, sizeof(err)) < 0) {
                 reject(&r, VERIFY_MALFORMED, "%s", err);
         } else if (strcmp(w.env.payload_type, DSSE_PAYLOAD_TYPE) != 0) {
                 reject(&r, VERIFY_PAYLOAD_TYPE, "payloadType %s is not " DSSE_PAYLOAD_TYPE, w.env.payload_type);

@@ -57,6 +57,7 @@ struct verify_result {
 };
 
 struct attested_cache;
+struct key_cache;
 
 struct verifier {
         const struct trust_store *trust;
@@ -65,6 +66,7 @@ struct verifier {
         uint64_t max_age_s;                     /* 0: no freshness limit */
         time_t now;
         struct attested_cache *cache;           /* documents already verified */
+        struct key_cache *keys;                 /* signer keys already decoded */
         uint64_t cache_hits;
 };
 

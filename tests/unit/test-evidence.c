@@ -9,6 +9,7 @@
 #include "binding.h"
 #include "crypto.h"
 #include "dsse.h"
+#include "verify_keys.h"
 
 static char *dsse_file(const char *name, size_t *len)
 {
@@ -90,6 +91,36 @@ static void test_fingerprints_and_nonce(void **state)
         assert_string_equal(nonce, "4b742664a2cf66e737a73a857670f628");
         public_key_free(spec);
         public_key_free(ex);
+}
+
+/* verify's signer-key cache: decoded once, named as the CLIs name them
+ * (spkiSha256: openssl pkey -pubin -outform DER | sha256sum). */
+static void test_signer_key_cache(void **state)
+{
+        struct key_cache *c = key_cache_new();
+        const struct signer_key *a, *again, *b;
+        size_t na, nb;
+        char *spec = dsse_file("spec-derived/pub.pem", &na), *ex = dsse_file("intoto-node-example/p256.pub.pem", &nb);
+
+        assert_non_null(c);
+        assert_int_equal(key_cache_get(c, spec, na, &a), 0);
+        assert_string_equal(a->key_id, "SHA256:f4AuBLdH4Lj/dIuwAUXXebzoI9B/cJ4iSQ3/qByIl4M");
+        assert_string_equal(a->spki_sha256, "f793580060562d6ff075d814ea698c282fcc779b0cde64d79ffc6301df00d14b");
+        assert_string_equal(a->nonce, "07a9904d98a34988eca68bf40ab1ef63");
+        assert_int_equal(key_cache_get(c, spec, na, &again), 0);
+        assert_ptr_equal(again, a);             /* a hit, not a second decode */
+        assert_ptr_equal(again->key, a->key);
+        assert_int_equal(key_cache_get(c, ex, nb, &b), 0);
+        assert_string_equal(b->key_id, "SHA256:k1Lhoap0aHxy7qyyAl+DyPXO58NAnZd3oa/OsEtZQmM");
+        assert_string_equal(b->spki_sha256, "860ac4a6987e534aef6c38403a325400412e6d364d92956b0f6401cbcbd208db");
+        assert_false(public_key_equal(b->key, a->key));
+        assert_int_equal(key_cache_get(c, "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n", 60, &a),
+                         -EINVAL);
+        assert_int_equal(key_cache_get(c, spec, na, &a), 0);
+        assert_string_equal(a->key_id, "SHA256:f4AuBLdH4Lj/dIuwAUXXebzoI9B/cJ4iSQ3/qByIl4M");
+        free(spec);
+        free(ex);
+        key_cache_free(c);
 }
 
 /* s from a DER ECDSA-Sig-Value, left-padded to 32 bytes. */
@@ -222,6 +253,7 @@ int main(void)
                 cmocka_unit_test(test_pae_intoto_example),
                 cmocka_unit_test(test_verify_official_signature),
                 cmocka_unit_test(test_fingerprints_and_nonce),
+                cmocka_unit_test(test_signer_key_cache),
                 cmocka_unit_test(test_signatures_are_low_s),
                 cmocka_unit_test(test_key_kinds),
                 cmocka_unit_test(test_envelope_parse),
