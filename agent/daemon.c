@@ -4,6 +4,7 @@
 #include "daemon.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -282,6 +283,11 @@ static int setup(struct daemon *d)
         struct httpd_routes routes = { .metrics = route_metrics, .livez = route_livez, .readyz = route_readyz };
         int r;
 
+        /* Fixed thresholds: glibc otherwise raises them to the largest block
+         * freed so far, and each cycle's large temporaries (a compute
+         * document, a mount table) would then stay resident in the heap. */
+        (void) mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+        (void) mallopt(M_TRIM_THRESHOLD, 256 * 1024);
         d->facts = calloc(1, sizeof(*d->facts));
         d->binding = calloc(1, sizeof(*d->binding));
         if (!d->facts || !d->binding || http_curl_new(&d->http) < 0 || setup_signals(d) < 0)

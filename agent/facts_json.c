@@ -213,6 +213,7 @@ static void compute_from_json(struct jread *j, const cJSON *vm, struct imds_comp
                         jr_fail(j, "vm", "dataDisks[]", "is not an object");
                         return;
                 }
+                memset(&m->data_disks[m->n_data_disks], 0, sizeof(m->data_disks[0]));
                 imds_disk_from_json(j, d, "vm.dataDisks[]", true, &m->data_disks[m->n_data_disks++]);
         }
 }
@@ -221,7 +222,7 @@ int imds_facts_from_json(const cJSON *vm, struct imds_facts *ret, char *err, siz
 {
         struct jread j = { 0 };
 
-        memset(ret, 0, sizeof(*ret));
+        imds_facts_reset(ret);
         if (!cJSON_IsObject(vm)) {
                 snprintf(err, errsz, "vm is not an object");
                 return -EBADMSG;
@@ -269,6 +270,7 @@ static void disk_from_json(struct jread *j, const cJSON *o, struct disk_facts *d
 {
         const cJSON *lun = cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, "lun") : NULL;
 
+        memset(d, 0, sizeof(*d));
         if (!cJSON_IsObject(o)) {
                 jr_fail(j, "disks", "[]", "is not an object");
                 return;
@@ -294,7 +296,7 @@ int host_facts_from_json(const cJSON *host, const cJSON *disks, struct host_fact
         struct jread j = { 0 };
         const cJSON *root, *d;
 
-        memset(ret, 0, sizeof(*ret));
+        host_facts_reset(ret);
         if (!cJSON_IsObject(host) || !cJSON_IsArray(disks) || cJSON_GetArraySize(disks) > HOST_MAX_DISKS) {
                 snprintf(err, errsz, "host is not an object or disks not an array of at most %d", HOST_MAX_DISKS);
                 return -EBADMSG;

@@ -4,6 +4,7 @@
 #include <cjson/cJSON.h>
 #include <ctype.h>
 #include <errno.h>
+#include <stddef.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,21 +43,21 @@ struct work {
         char nonce[33];
         char subject_vm[64];
         time_t observed;
-        struct node_facts *facts;
+        struct node_facts *facts;       /* the verifier's, reused per envelope */
 };
 
 static void work_done(struct work *w)
 {
         dsse_envelope_done(&w->env);
         cJSON_Delete(w->statement);
-        free(w->facts);
 }
 
 int verifier_init(struct verifier *v)
 {
         v->cache = attested_cache_new();
         v->keys = key_cache_new();
-        if (!v->cache || !v->keys) {
+        v->facts = malloc(sizeof(*v->facts));
+        if (!v->cache || !v->keys || !v->facts) {
                 verifier_done(v);
                 return -ENOMEM;
         }
@@ -67,6 +68,8 @@ void verifier_done(struct verifier *v)
 {
         v->cache = attested_cache_free(v->cache);
         v->keys = key_cache_free(v->keys);
+        free(v->facts);
+        v->facts = NULL;
 }
 
 bool verify_result_valid(const struct verify_result *r)
@@ -308,21 +311,22 @@ static enum verify_reason check_times(struct verifier *v, struct work *w, struct
 }
 
 /* The facts the statement carries, with our own view of the attested document. */
-static int facts_from_predicate(struct work *w, char *err, size_t errsz)
+static int facts_from_predicate(struct verifier *v, struct work *w, char *err, size_t errsz)
 {
         const cJSON *p = w->predicate;
         struct attested_facts *a;
         int k;
 
-        w->facts = calloc(1, sizeof(*w->facts));
-        if (!w->facts)
-                return -ENOMEM;
+        /* Reused: the readers reset what they fill (facts.h), and the
+         * attested part is reset here up to its raw bytes, unused by policy. */
+        w->facts = v->facts;
         k = imds_facts_from_json(get(p, "vm"), &w->facts->imds, err, errsz);
         if (k == 0)
                 k = host_facts_from_json(get(p, "host"), get(p, "disks"), &w->facts->host, err, errsz);
         if (k < 0)
                 return k;
         a = &w->facts->attested;
+        memset(a, 0, offsetof(struct attested_facts, raw) + 1);
         a->state = w->doc.state;
         a->created_at = w->doc.created_at;
         a->expires_at = w->doc.expires_at;
@@ -380,7 +384,7 @@ static enum verify_reason reappraise(struct verifier *v, struct work *w, struct 
 
         if (policy_from_predicate(w->predicate, w->observed, &po, err, sizeof(err)) < 0)
                 return reject(r, VERIFY_STATEMENT, "%s", err);
-        if (facts_from_predicate(w, err, sizeof(err)) < 0)
+        if (facts_from_predicate(v, w, err, sizeof(err)) < 0)
                 return reject(r, VERIFY_STATEMENT, "facts: %s", err);
         policy_evaluate(w->facts, &po, &rep);
         for (unsigned i = 0; i < rep.n_checks; i++) {
@@ -434,7 +438,7 @@ void verify_envelope(struct verifier *v, const char *data, size_t len, struct ve
         struct verify_result r = { .reason = VERIFY_VALID };
         char err[256];
 
-        if (!v->keys) {
+        if (!v->keys || !v->facts) {
                 reject(&r, VERIFY_UNREADABLE, "verifier not initialised (out of memory)");
         } else if (dsse_envelope_parse(data, len, &w.env, err, sizeof(err)) < 0) {
                 reject(&r, VERIFY_MALFORMED, "%s", err);

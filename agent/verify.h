@@ -58,6 +58,7 @@ struct verify_result {
 
 struct attested_cache;
 struct key_cache;
+struct node_facts;
 
 struct verifier {
         const struct trust_store *trust;
@@ -67,6 +68,7 @@ struct verifier {
         time_t now;
         struct attested_cache *cache;           /* documents already verified */
         struct key_cache *keys;                 /* signer keys already decoded */
+        struct node_facts *facts;               /* scratch for the re-appraisal */
         uint64_t cache_hits;
 };
 

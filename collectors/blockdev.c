@@ -234,7 +234,8 @@ void blockdev_collect(const struct sysroot *sr, struct host_facts *ret)
 {
         struct host_facts *h = ret;
 
-        *h = (struct host_facts){ .state = HOST_OK };
+        host_facts_reset(h);
+        h->state = HOST_OK;
         if (collect_disks(sr, h) < 0) {
                 h->state = HOST_UNREADABLE;
                 return;

@@ -175,6 +175,6 @@ int imds_compute_parse(const char *json, size_t len, struct imds_compute *ret, c
                 snprintf(err, errsz, "compute.vmId is missing or empty");
                 return -EBADMSG;
         }
-        memcpy(ret, c, sizeof(*c));
+        memcpy(ret, c, imds_compute_used_size(c));
         return 0;
 }

@@ -1,6 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "facts.h"
 
+#include <stddef.h>
+#include <string.h>
+
 /* Names as they appear in reports and evidence; indexed by the enums. */
 const char *const imds_state_names[IMDS_STATE_COUNT] = { "not-run", "ok", "unavailable", "oversized", "malformed" };
 const char *const attested_state_names[ATTESTED_STATE_COUNT] = {
@@ -24,4 +27,19 @@ const char *disk_bus_to_string(enum disk_bus b)
 const char *fs_source_to_string(enum fs_source s)
 {
         return (unsigned) s < FS_SOURCE_COUNT ? fs_source_names[s] : "none";
+}
+
+void imds_facts_reset(struct imds_facts *f)
+{
+        memset(f, 0, offsetof(struct imds_facts, compute) + offsetof(struct imds_compute, data_disks));
+}
+
+void host_facts_reset(struct host_facts *h)
+{
+        memset(h, 0, offsetof(struct host_facts, disks));
+}
+
+size_t imds_compute_used_size(const struct imds_compute *c)
+{
+        return offsetof(struct imds_compute, data_disks) + c->n_data_disks * sizeof(c->data_disks[0]);
 }

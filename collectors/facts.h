@@ -46,7 +46,7 @@ struct imds_compute {
         struct imds_disk os_disk;
         bool data_disks_present;
         unsigned n_data_disks;
-        struct imds_disk data_disks[IMDS_MAX_DATA_DISKS];
+        struct imds_disk data_disks[IMDS_MAX_DATA_DISKS];       /* last: see imds_facts_reset() */
 };
 
 enum imds_state {
@@ -63,7 +63,7 @@ struct imds_facts {
         char error[256];
         char api_version[16];
         uint8_t compute_sha256[32];     /* digest of the exact bytes received */
-        struct imds_compute compute;
+        struct imds_compute compute;    /* last */
 };
 
 enum attested_state {
@@ -148,11 +148,11 @@ enum host_state { HOST_NOT_RUN, HOST_OK, HOST_UNREADABLE, HOST_STATE_COUNT };
 struct host_facts {
         enum host_state state;
         char error[256];
-        unsigned n_disks;
-        struct disk_facts disks[HOST_MAX_DISKS];
         bool root_resolved;
         char root_source[64];   /* e.g. "8:1" or the mount source */
         char root_error[160];
+        unsigned n_disks;
+        struct disk_facts disks[HOST_MAX_DISKS];        /* last: see host_facts_reset() */
 };
 
 struct node_facts {
@@ -167,6 +167,15 @@ extern const char *const host_state_names[HOST_STATE_COUNT];
 extern const char *const disk_role_names[ROLE_COUNT];
 extern const char *const disk_bus_names[BUS_COUNT];
 extern const char *const fs_source_names[FS_SOURCE_COUNT];
+
+/* Zero everything but the per-disk arrays, whose entries are written whole
+ * as they are filled and read only below n_data_disks/n_disks. The facts
+ * are ~0.5 MB for 64 disks each; zeroing them every cycle would keep every
+ * page of them resident although a node uses a few entries. */
+void imds_facts_reset(struct imds_facts *f);
+void host_facts_reset(struct host_facts *h);
+/* Bytes of c up to and including its last used data disk. */
+size_t imds_compute_used_size(const struct imds_compute *c);
 
 const char *disk_role_to_string(enum disk_role r);
 const char *disk_bus_to_string(enum disk_bus b);

@@ -241,7 +241,7 @@ void imds_collect_compute(struct imds_client *c, struct imds_facts *ret)
         int k;
 
         /* The facts are large (every data disk); fill the caller's copy. */
-        memset(ret, 0, sizeof(*ret));
+        imds_facts_reset(ret);
         ret->state = IMDS_OK;
         (void) strcpy_bounded(ret->api_version, sizeof(ret->api_version), c->api_version);
         k = imds_get(c, "/metadata/instance/compute", NULL, IMDS_COMPUTE_MAX_BODY, &body,

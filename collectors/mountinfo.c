@@ -71,27 +71,47 @@ static int parse_line(const char *line, size_t len, struct mount_entry *e)
         return 0;
 }
 
+/* The table grows as lines come: a node has tens to a few thousand mounts,
+ * and a table sized for the worst case would stay resident in the heap. */
+static int table_add(struct mount_table *t, size_t *cap, const struct mount_entry *e)
+{
+        if (t->n >= MOUNTINFO_MAX_ENTRIES)
+                return -ENOSPC;
+        if (t->n == *cap) {
+                size_t ncap = *cap ? *cap * 2 : 64;
+                struct mount_entry *n;
+
+                if (ncap > MOUNTINFO_MAX_ENTRIES)
+                        ncap = MOUNTINFO_MAX_ENTRIES;
+                n = reallocarray(t->entries, ncap, sizeof(*n));
+                if (!n)
+                        return -ENOMEM;
+                t->entries = n;
+                *cap = ncap;
+        }
+        t->entries[t->n++] = *e;
+        return 0;
+}
+
 int mountinfo_parse(const char *text, struct mount_table *ret)
 {
         struct mount_table t = { 0 };
         const char *p = text;
+        size_t cap = 0;
         int r;
 
-        t.entries = calloc(MOUNTINFO_MAX_ENTRIES, sizeof(*t.entries));
-        if (!t.entries)
-                return -ENOMEM;
         while (*p) {
                 size_t len = strcspn(p, "\n");
                 struct mount_entry e = { 0 };
 
                 if (len > 0) {
-                        r = parse_line(p, len, &e);
-                        if (r == -EBADMSG || (r == 0 && t.n >= MOUNTINFO_MAX_ENTRIES)) {
-                                free(t.entries);
-                                return r == 0 ? -E2BIG : r;
-                        }
+                        r = parse_line(p, len, &e);     /* -E2BIG: a line we skip */
                         if (r == 0)
-                                t.entries[t.n++] = e;
+                                r = table_add(&t, &cap, &e);
+                        if (r < 0 && r != -E2BIG) {
+                                mount_table_done(&t);
+                                return r == -ENOSPC ? -E2BIG : r;
+                        }
                 }
                 p += len + (p[len] == '\n');
         }

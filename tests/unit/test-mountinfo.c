@@ -2,6 +2,7 @@
 #include "testutil.h"
 
 #include <errno.h>
+#include <stdbool.h>
 
 #include "mountinfo.h"
 
@@ -53,6 +54,50 @@ static void test_long_lines_skipped_not_truncated(void **state)
         mount_table_done(&t);
 }
 
+/* The table grows past its first block and stops at MOUNTINFO_MAX_ENTRIES;
+ * lines too long to keep do not count against the cap. */
+static char *many_mounts(unsigned n, bool long_tail)
+{
+        size_t cap = (size_t) n * 80 + 2048, len = 0;
+        char *text = malloc(cap);
+
+        assert_non_null(text);
+        for (unsigned i = 0; i < n; i++)
+                len += (size_t) snprintf(text + len, cap - len, "%u 1 8:%u / /m/%u rw - ext4 /dev/sd%u rw\n",
+                                         i + 2, i % 256, i, i);
+        if (long_tail) {
+                len += (size_t) snprintf(text + len, cap - len, "9 1 8:1 / /");
+                for (int i = 0; i < 300; i++)
+                        text[len++] = 'x';
+                len += (size_t) snprintf(text + len, cap - len, " rw - ext4 /dev/sdz rw\n");
+        }
+        text[len] = '\0';
+        return text;
+}
+
+static void test_table_grows_to_the_cap(void **state)
+{
+        struct mount_table t;
+        char *text = many_mounts(1000, false);
+
+        assert_int_equal(mountinfo_parse(text, &t), 0);
+        assert_int_equal(t.n, 1000);
+        assert_string_equal(t.entries[999].mountpoint, "/m/999");
+        assert_int_equal(t.entries[999].minor, 999 % 256);
+        mount_table_done(&t);
+        free(text);
+
+        text = many_mounts(MOUNTINFO_MAX_ENTRIES, true);
+        assert_int_equal(mountinfo_parse(text, &t), 0);
+        assert_int_equal(t.n, MOUNTINFO_MAX_ENTRIES);
+        mount_table_done(&t);
+        free(text);
+
+        text = many_mounts(MOUNTINFO_MAX_ENTRIES + 1, false);
+        assert_int_equal(mountinfo_parse(text, &t), -E2BIG);
+        free(text);
+}
+
 static void test_no_root(void **state)
 {
         struct mount_table t;
@@ -68,6 +113,7 @@ int main(void)
                 cmocka_unit_test(test_parse_real_lines),
                 cmocka_unit_test(test_malformed),
                 cmocka_unit_test(test_long_lines_skipped_not_truncated),
+                cmocka_unit_test(test_table_grows_to_the_cap),
                 cmocka_unit_test(test_no_root),
         };
 
