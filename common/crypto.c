@@ -150,7 +150,7 @@ int base64_decode(const char *in, size_t len, uint8_t **ret, size_t *ret_len)
         if (!clean)
                 return -ENOMEM;
         for (i = 0; i < len; i++)
-                if (!strchr(" \t\r\n", in[i]))
+                if (in[i] != ' ' && in[i] != '\t' && in[i] != '\r' && in[i] != '\n')
                         clean[n++] = in[i];
         if (n == 0 || n % 4 != 0 || n > INT32_MAX)
                 return -EBADMSG;
