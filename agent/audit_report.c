@@ -46,7 +46,7 @@ void audit_describe(const struct audit_node *n, char *out, size_t sz)
                     n->arm == ARM_TRUE ? "true" : "false");
 #undef ADD
         if (o >= sz && sz > 4)
-                strcpy(out + sz - 4, "...");
+                memcpy(out + sz - 4, "...", 4);
 }
 
 /* Invalid files by reason, with a few examples each: an archive of a

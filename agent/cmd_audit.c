@@ -196,7 +196,7 @@ static int load_export(struct run *r, const char *file, const char *what,
 static int write_report(const struct audit_opts *o, const struct audit *a)
 {
         FILE *out = o->out_file ? fopen(o->out_file, "we") : stdout;
-        int r = 0;
+        int r = 0, closed;
 
         if (!out) {
                 log_error("audit: --out %s: %s", o->out_file, strerror(errno));
@@ -208,7 +208,11 @@ static int write_report(const struct audit_opts *o, const struct audit *a)
         case FMT_HTML: audit_write_html(out, a); break;
         case FMT_TEXT: default: audit_write_text(out, a); break;
         }
-        if ((o->out_file ? fclose(out) : fflush(out)) != 0 || r < 0) {
+        if (o->out_file)
+                closed = fclose(out);
+        else
+                closed = fflush(out);
+        if (closed != 0 || r < 0) {
                 log_error("audit: cannot write the report");
                 return -EIO;
         }

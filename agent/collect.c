@@ -486,7 +486,7 @@ static void commit_batch(struct collector *c, struct pending *batch, bool broken
         for (p = batch; p; p = p->next)
                 total += p->staged != NULL;
         if (r == 0 && total) {
-                items = calloc(total, sizeof(*items));
+                items = calloc(total, sizeof(*items)); // NOLINT(bugprone-sizeof-expression): an array of pointers
                 if (!items) {
                         r = -ENOMEM;
                         snprintf(err, sizeof(err), "out of memory");

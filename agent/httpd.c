@@ -158,6 +158,8 @@ static enum MHD_Result post_end(struct httpd *h, struct MHD_Connection *c, const
                 return text_error(h, c, true, MHD_HTTP_CONTENT_TOO_LARGE, "{\"error\":\"body too large\"}\n", NULL);
         if (!u->body.data && buf_append(&u->body, "", 0) < 0)
                 return MHD_NO;
+        if (!h->routes.post)    /* only a POST route makes a pending upload */
+                return MHD_NO;
         request_of(c, url, method, &req);
         req.body = u->body.data;
         req.body_len = u->body.len;

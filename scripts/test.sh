@@ -1,8 +1,17 @@
 #!/bin/sh
 # The whole test suite: installs dependencies, builds with warnings as
-# errors, runs unit and integration tests, and ends with one summary line.
+# errors, runs the meson suite (unit, integration, fault injection, corpus
+# replays, short soak, benchmark smoke), then the regression parts of
+# docs/RELIABILITY.md: a short fuzz of every target, the suite under
+# ASan+UBSan, the integration tests under valgrind, and static analysis.
+# Ends with one line per part and one summary line of test cases.
+#
+#   scripts/test.sh            everything (.ci/run; about 40 minutes on 2 cores)
+#   scripts/test.sh --quick    the meson suite only (about 10 minutes)
 set -eu
 cd "$(dirname "$0")/.."
+quick=0
+[ "${1:-}" = --quick ] && quick=1
 scripts/install-deps.sh
 if [ ! -d ../shared/testdata/imds ]; then
         echo "test: ../shared/testdata is missing (the real IMDS documents the tests verify)" >&2
@@ -13,6 +22,15 @@ dir=build-test
 ninja -C "$dir"
 rc=0
 meson test -C "$dir" --print-errorlogs --num-processes 2 || rc=$?
+parts="meson suite: $([ "$rc" -eq 0 ] && echo ok || echo FAILED)"
+if [ "$quick" -eq 0 ]; then
+        # Each part prints its own result line; a failure fails the run.
+        scripts/fuzz.sh --ci "${FUZZ_CI_SECONDS:-30}" || rc=1
+        VALGRIND_FAULTS=1 scripts/test-sanitizers.sh asan valgrind || rc=1
+        scripts/static-analysis.sh || rc=1
+        parts="$parts; fuzz, sanitizers, valgrind, static analysis: see the lines above"
+fi
+echo "$parts"
 python3 - "$dir/meson-logs/testlog.json" <<'PY'
 # One closing line counting test cases: TAP subtests of the cmocka units and
 # unittest cases of the integration suite; a test that ran none counts as one.
