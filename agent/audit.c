@@ -225,7 +225,8 @@ void audit_finish(struct audit *a)
 {
         for (size_t i = 0; i < a->n_nodes; i++)
                 a->nodes[i].findings = findings_of(a, &a->nodes[i]);
-        qsort(a->nodes, a->n_nodes, sizeof(*a->nodes), by_pool_then_name);
+        if (a->n_nodes > 1)     /* qsort's base must not be NULL, even for no nodes */
+                qsort(a->nodes, a->n_nodes, sizeof(*a->nodes), by_pool_then_name);
 }
 
 const char *audit_node_state(const struct audit_node *n)

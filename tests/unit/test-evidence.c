@@ -114,8 +114,9 @@ static void test_signer_key_cache(void **state)
         assert_string_equal(b->key_id, "SHA256:k1Lhoap0aHxy7qyyAl+DyPXO58NAnZd3oa/OsEtZQmM");
         assert_string_equal(b->spki_sha256, "860ac4a6987e534aef6c38403a325400412e6d364d92956b0f6401cbcbd208db");
         assert_false(public_key_equal(b->key, a->key));
-        assert_int_equal(key_cache_get(c, "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n", 60, &a),
-                         -EINVAL);
+        static const char not_a_key[] = "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n";
+
+        assert_int_equal(key_cache_get(c, not_a_key, strlen(not_a_key), &a), -EINVAL);
         assert_int_equal(key_cache_get(c, spec, na, &a), 0);
         assert_string_equal(a->key_id, "SHA256:f4AuBLdH4Lj/dIuwAUXXebzoI9B/cJ4iSQ3/qByIl4M");
         free(spec);
