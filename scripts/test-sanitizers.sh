@@ -27,11 +27,13 @@ asan() {
         # is a crash, never a warning; UBSan halts on the first finding.
         # allocator_may_return_null: hostile sizes get ENOMEM, as in production.
         # The deploy suite checks manifests and the release image's libraries
-        # (which an ASan binary cannot match); it has no C code to check.
+        # (which an ASan binary cannot match); it has no C code to check. The
+        # benchmark smoke measures, and valgrind's tools cannot run an ASan
+        # binary; the same code paths run in the integration suites.
         ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:allocator_may_return_null=1:detect_stack_use_after_return=1 \
         UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
                 meson test -C "$dir" --print-errorlogs --num-processes 2 --timeout-multiplier 3 \
-                        --no-suite deploy || return 1
+                        --no-suite deploy --no-suite bench || return 1
         # A sanitizer report inside a child that the test tolerated (a
         # daemon killed on purpose, say) still counts.
         if grep -l -E '^(==[0-9]+==ERROR: (AddressSanitizer|LeakSanitizer)|.*runtime error: )' \
