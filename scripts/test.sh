@@ -6,8 +6,8 @@
 # ASan+UBSan, the integration tests under valgrind, and static analysis.
 # Ends with one line per part and one summary line of test cases.
 #
-#   scripts/test.sh            everything (.ci/run; about 40 minutes on 2 cores)
-#   scripts/test.sh --quick    the meson suite only (about 10 minutes)
+#   scripts/test.sh            everything (.ci/run; about 30 minutes on 2 cores)
+#   scripts/test.sh --quick    the meson suite only (about 7 minutes)
 set -eu
 cd "$(dirname "$0")/.."
 quick=0
