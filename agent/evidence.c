@@ -19,26 +19,42 @@
 #include "macro.h"
 #include "strparse.h"
 
-int signer_info_init(const struct signing_key *k, struct signer_info *ret)
+int key_names_of(const struct public_key *k, struct key_names *ret)
 {
-        const struct public_key *pub = signing_key_public(k);
         _cleanup_free_ uint8_t *spki = NULL;
-        struct signer_info s = { .public_key_pem = NULL };
+        struct key_names names;
         uint8_t d[32];
         size_t n;
         int r;
 
-        r = public_key_spki(pub, &spki, &n);
+        r = public_key_spki(k, &spki, &n);
         if (r < 0)
                 return r;
         sha256(spki, n, d);
-        hex_encode(d, sizeof(d), s.spki_sha256);
-        r = public_key_openssh_fingerprint(pub, s.key_id);
+        hex_encode(d, sizeof(d), names.spki_sha256);
+        r = public_key_openssh_fingerprint(k, names.key_id);
         if (r < 0)
                 return r;
-        r = binding_nonce(pub, s.nonce);
+        r = binding_nonce(k, names.nonce);
         if (r < 0)
                 return r;
+        *ret = names;
+        return 0;
+}
+
+int signer_info_init(const struct signing_key *k, struct signer_info *ret)
+{
+        const struct public_key *pub = signing_key_public(k);
+        struct signer_info s = { .public_key_pem = NULL };
+        struct key_names names;
+        int r;
+
+        r = key_names_of(pub, &names);
+        if (r < 0)
+                return r;
+        memcpy(s.key_id, names.key_id, sizeof(s.key_id));
+        memcpy(s.spki_sha256, names.spki_sha256, sizeof(s.spki_sha256));
+        memcpy(s.nonce, names.nonce, sizeof(s.nonce));
         r = public_key_pem(pub, &s.public_key_pem);
         if (r < 0)
                 return r;

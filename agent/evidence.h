@@ -17,6 +17,15 @@ struct signer_info {
         char nonce[33];         /* key-binding nonce */
 };
 
+/* The three names a statement gives a public key (signer_info, and
+ * verify's key cache). */
+struct key_names {
+        char key_id[64];        /* OpenSSH SHA256 fingerprint */
+        char spki_sha256[65];   /* lower-case hex */
+        char nonce[33];         /* key-binding nonce */
+};
+
+int key_names_of(const struct public_key *k, struct key_names *ret);
 int signer_info_init(const struct signing_key *k, struct signer_info *ret);
 void signer_info_done(struct signer_info *s);
 

@@ -37,7 +37,7 @@ struct work {
         struct dsse_envelope env;
         cJSON *statement;
         const cJSON *predicate;
-        bool own_key;                   /* the key is the statement's (no --pubkey) */
+        const struct signer_key *own_key;       /* the statement's key when no --pubkey */
         const struct public_key *key;
         struct attested_summary doc;
         char nonce[33];
@@ -113,7 +113,7 @@ static enum verify_reason find_key(struct verifier *v, struct work *w, struct ve
         if (!cJSON_IsString(pem) || key_cache_get(v->keys, pem->valuestring, strlen(pem->valuestring), &named) < 0)
                 return reject(r, VERIFY_NO_KEY, "no --pubkey and no P-256 predicate.signer.publicKey in the payload");
         w->key = named->key;
-        w->own_key = true;
+        w->own_key = named;
         return VERIFY_VALID;
 }
 
@@ -210,17 +210,17 @@ static enum verify_reason check_signer(struct verifier *v, struct work *w, struc
 {
         const cJSON *s = get(w->predicate, "signer");
         const cJSON *pem = get(s, "publicKey"), *kid = get(s, "keyId"), *hash = get(s, "spkiSha256");
-        const struct signer_key *named;
+        const struct signer_key *named = w->own_key;    /* find_key read the same node */
 
         if (!cJSON_IsString(pem) || !cJSON_IsString(kid) || !cJSON_IsString(hash) ||
-            key_cache_get(v->keys, pem->valuestring, strlen(pem->valuestring), &named) < 0)
+            (!named && key_cache_get(v->keys, pem->valuestring, strlen(pem->valuestring), &named) < 0))
                 return reject(r, VERIFY_STATEMENT, "predicate.signer lacks a P-256 publicKey, keyId or spkiSha256");
         if (named->key != w->key && !public_key_equal(named->key, w->key))
                 return reject(r, VERIFY_SIGNER_KEY, "predicate.signer.publicKey is not the key that signed");
-        if (strcmp(named->spki_sha256, hash->valuestring) || strcmp(named->key_id, kid->valuestring))
+        if (strcmp(named->names.spki_sha256, hash->valuestring) || strcmp(named->names.key_id, kid->valuestring))
                 return reject(r, VERIFY_SIGNER_KEY, "predicate.signer keyId/spkiSha256 do not describe the signing key");
-        memcpy(w->nonce, named->nonce, sizeof(w->nonce));
-        (void) strcpy_bounded(r->key_id, sizeof(r->key_id), named->key_id);
+        memcpy(w->nonce, named->names.nonce, sizeof(w->nonce));
+        (void) strcpy_bounded(r->key_id, sizeof(r->key_id), named->names.key_id);
         return VERIFY_VALID;
 }
 

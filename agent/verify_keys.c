@@ -9,9 +9,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "binding.h"
-#include "macro.h"
-#include "strparse.h"
 
 #define KEY_SLOTS 1024
 
@@ -39,22 +36,6 @@ struct key_cache *key_cache_free(struct key_cache *c)
         return NULL;
 }
 
-static int describe(struct public_key *k, struct signer_key *ret)
-{
-        _cleanup_free_ uint8_t *spki = NULL;
-        struct signer_key s = { .key = k };
-        uint8_t d[32];
-        size_t n;
-
-        if (public_key_spki(k, &spki, &n) < 0 || public_key_openssh_fingerprint(k, s.key_id) < 0 ||
-            binding_nonce(k, s.nonce) < 0)
-                return -EINVAL;
-        sha256(spki, n, d);
-        hex_encode(d, sizeof(d), s.spki_sha256);
-        *ret = s;
-        return 0;
-}
-
 int key_cache_get(struct key_cache *c, const char *pem, size_t len, const struct signer_key **ret)
 {
         struct public_key *k = NULL;
@@ -70,7 +51,8 @@ int key_cache_get(struct key_cache *c, const char *pem, size_t len, const struct
         }
         if (public_key_from_pem(pem, len, &k) < 0)
                 return -EINVAL;
-        if (describe(k, &decoded) < 0) {
+        decoded.key = k;
+        if (key_names_of(k, &decoded.names) < 0) {
                 public_key_free(k);
                 return -EINVAL;
         }

@@ -4,15 +4,14 @@
 #include <stddef.h>
 
 #include "crypto.h"
+#include "evidence.h"
 
 /* A statement's signer key, decoded once, with the three names a statement
  * gives it. Decoding a PEM key (OpenSSL's decoder set-up) costs more than
  * verifying a signature, and a node signs many envelopes with one key. */
 struct signer_key {
         struct public_key *key;
-        char key_id[64];                /* OpenSSH SHA256 fingerprint */
-        char spki_sha256[65];           /* lower-case hex */
-        char nonce[33];                 /* binding nonce (binding.h) */
+        struct key_names names;
 };
 
 struct key_cache;

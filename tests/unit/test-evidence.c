@@ -104,21 +104,21 @@ static void test_signer_key_cache(void **state)
 
         assert_non_null(c);
         assert_int_equal(key_cache_get(c, spec, na, &a), 0);
-        assert_string_equal(a->key_id, "SHA256:f4AuBLdH4Lj/dIuwAUXXebzoI9B/cJ4iSQ3/qByIl4M");
-        assert_string_equal(a->spki_sha256, "f793580060562d6ff075d814ea698c282fcc779b0cde64d79ffc6301df00d14b");
-        assert_string_equal(a->nonce, "07a9904d98a34988eca68bf40ab1ef63");
+        assert_string_equal(a->names.key_id, "SHA256:f4AuBLdH4Lj/dIuwAUXXebzoI9B/cJ4iSQ3/qByIl4M");
+        assert_string_equal(a->names.spki_sha256, "f793580060562d6ff075d814ea698c282fcc779b0cde64d79ffc6301df00d14b");
+        assert_string_equal(a->names.nonce, "07a9904d98a34988eca68bf40ab1ef63");
         assert_int_equal(key_cache_get(c, spec, na, &again), 0);
         assert_ptr_equal(again, a);             /* a hit, not a second decode */
         assert_ptr_equal(again->key, a->key);
         assert_int_equal(key_cache_get(c, ex, nb, &b), 0);
-        assert_string_equal(b->key_id, "SHA256:k1Lhoap0aHxy7qyyAl+DyPXO58NAnZd3oa/OsEtZQmM");
-        assert_string_equal(b->spki_sha256, "860ac4a6987e534aef6c38403a325400412e6d364d92956b0f6401cbcbd208db");
+        assert_string_equal(b->names.key_id, "SHA256:k1Lhoap0aHxy7qyyAl+DyPXO58NAnZd3oa/OsEtZQmM");
+        assert_string_equal(b->names.spki_sha256, "860ac4a6987e534aef6c38403a325400412e6d364d92956b0f6401cbcbd208db");
         assert_false(public_key_equal(b->key, a->key));
         static const char not_a_key[] = "-----BEGIN PUBLIC KEY-----\nAAAA\n-----END PUBLIC KEY-----\n";
 
         assert_int_equal(key_cache_get(c, not_a_key, strlen(not_a_key), &a), -EINVAL);
         assert_int_equal(key_cache_get(c, spec, na, &a), 0);
-        assert_string_equal(a->key_id, "SHA256:f4AuBLdH4Lj/dIuwAUXXebzoI9B/cJ4iSQ3/qByIl4M");
+        assert_string_equal(a->names.key_id, "SHA256:f4AuBLdH4Lj/dIuwAUXXebzoI9B/cJ4iSQ3/qByIl4M");
         free(spec);
         free(ex);
         key_cache_free(c);

@@ -63,12 +63,18 @@ static int fake_get(void *userdata, const struct http_request *req, struct http_
         return 0;
 }
 
+/* A client on the scripted transport t, with the virtual clock reset. */
+static void client(struct script *s, const struct http_transport *t, uint64_t deadline_ms, struct imds_client *c)
+{
+        vc = (struct vclock){ .now = 1000, .s = s };
+        assert_int_equal(imds_client_init(c, t, &vclock_ops, "http://127.0.0.1:1/", "2023-07-01", deadline_ms), 0);
+}
+
 static int run(struct script *s, uint64_t deadline_ms, struct buf *body, char *err, struct imds_client *c)
 {
         struct http_transport t = { fake_get, s };
 
-        vc = (struct vclock){ .now = 1000, .s = s };
-        assert_int_equal(imds_client_init(c, &t, &vclock_ops, "http://127.0.0.1:1/", "2023-07-01", deadline_ms), 0);
+        client(s, &t, deadline_ms, c);
         return imds_get(c, "/metadata/instance/compute", NULL, 1024, body, err, 256);
 }
 
@@ -119,8 +125,7 @@ static void test_never_more_than_5_per_second(void **state)
         struct http_transport t = { fake_get, &s };
         struct imds_client c;
 
-        vc = (struct vclock){ .now = 1000, .s = &s };
-        assert_int_equal(imds_client_init(&c, &t, &vclock_ops, "http://127.0.0.1:1", "2023-07-01", 70000), 0);
+        client(&s, &t, 70000, &c);
         /* Back-to-back calls: the first five go out at once (a run's two
          * requests are not held apart), every later one waits until the
          * request five back ended a whole second ago. */
@@ -139,8 +144,7 @@ static void test_rate_window_survives_a_new_client(void **state)
         struct http_transport t = { fake_get, &s };
         struct imds_client c, again;
 
-        vc = (struct vclock){ .now = 1000, .s = &s };
-        assert_int_equal(imds_client_init(&c, &t, &vclock_ops, "http://127.0.0.1:1", "2023-07-01", 70000), 0);
+        client(&s, &t, 70000, &c);
         for (int i = 0; i < IMDS_RATE_MAX; i++)
                 get_ok(&c);
         assert_int_equal(imds_client_init(&again, &t, &vclock_ops, "http://127.0.0.1:1", "2023-07-01", 5000), 0);
