@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
-/* Offline verification of hostenc envelopes (shared/research/attestation.md
+/* Offline verification of hostenc envelopes (docs/evidence.md
  * §5.9): signature, statement, key binding through the IMDS attested
  * document, subject, time window, freshness, and a re-appraisal of the
  * facts with the same policy code. */

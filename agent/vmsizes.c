@@ -5,7 +5,7 @@
 #include <strings.h>
 
 /* Only sizes whose local NVMe layout is documented in
- * shared/research/disks.md §3.1 (Microsoft's size tables). Sizes not listed
+ * Microsoft's size tables on Microsoft Learn. Sizes not listed
  * here are reported as unverified, never guessed. */
 static const struct vm_local_nvme table[] = {
         { "Standard_D2ds_v6", 1, 110 },

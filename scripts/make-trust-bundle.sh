@@ -1,8 +1,8 @@
 #!/bin/sh
 # Rebuilds data/imds-trust.pem from the Microsoft CA files in
-# shared/testdata/imds/ca and Debian's DigiCert roots. Run from the repo root.
+# tests/data/vectors/imds/ca and Debian's DigiCert roots. Run from the repo root.
 set -eu
-ca=${1:-../shared/testdata/imds/ca}
+ca=${1:-tests/data/vectors/imds/ca}
 mozilla=/usr/share/ca-certificates/mozilla
 out=data/imds-trust.pem
 emit() {
@@ -15,7 +15,7 @@ emit() {
         echo "# Self-signed certificates are trust anchors; the others are untrusted"
         echo "# intermediates that help build the chain (a document embeds only its leaf)."
         echo "# Sources: Microsoft PKI repository (via taskcluster/taskcluster, MPL-2.0 data"
-        echo "# files, see shared/testdata/imds/README.md) and Debian ca-certificates"
+        echo "# files, see tests/data/vectors/imds/README.md) and Debian ca-certificates"
         echo "# (DigiCert Global Root G2 and Global Root CA). Regenerate with"
         echo "# scripts/make-trust-bundle.sh; --imds-trust FILE replaces this bundle."
         for f in microsoft_rsa_root_certificate_authority_2017 microsoft_tls_rsa_root_g2 \

@@ -66,7 +66,7 @@ WRAP
         src=$PWD
         export HOSTENC="$wrapper" FAKE_IMDS="$src/$dir/tests/fake-imds/fake-imds" \
                 HOSTROOTS="$src/$dir/tests/hostroots" IMDS_FIXTURES="$src/tests/data/imds" \
-                STATEMENT_SCHEMA="$src/docs/statement.schema.json" DSSE_TESTDATA="$src/../shared/testdata/dsse" \
+                STATEMENT_SCHEMA="$src/docs/statement.schema.json" DSSE_TESTDATA="$src/tests/data/vectors/dsse" \
                 HOSTENC_VALGRIND=1
         vrc=0
         # Two groups side by side (the suites mostly wait on daemons and

@@ -2,7 +2,7 @@
 """Regenerates the seed corpora in tests/fuzz/corpus/<target>/ (checked in;
 run this only to refresh them). Seeds are copies of real inputs: the IMDS
 fixtures, the Microsoft-signed attested documents and DSSE vectors from
-../shared/testdata (copied, never edited), the fixture host roots that
+tests/data/vectors (copied, never edited), the fixture host roots that
 tests/fixtures/mkhostroot.py builds, and envelopes that `hostenc check`
 signs against one fake IMDS run, whose test-PKI root becomes
 tests/fuzz/dsse-fake-imds-trust.pem. Crash reproducers (crash-*) are kept.
@@ -24,7 +24,7 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 SRC = os.path.dirname(os.path.dirname(HERE))
-SHARED = os.path.join(SRC, '..', 'shared', 'testdata')
+SHARED = os.path.join(SRC, 'tests', 'data', 'vectors')
 BUILD = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else os.path.join(SRC, 'build'))
 HOSTENC = os.path.join(BUILD, 'agent', 'hostenc')
 FAKE_IMDS = os.path.join(BUILD, 'tests', 'fake-imds', 'fake-imds')

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Real Microsoft-signed attested documents (shared/testdata/imds), verified
+/* Real Microsoft-signed attested documents (tests/data/vectors/imds), verified
  * at their own time against the bundled trust anchors. */
 #include "testutil.h"
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* DSSE, keys and the key binding, against the DSSE vectors and example
- * files in shared/testdata/dsse; expected values were computed with the
+ * files in tests/data/vectors/dsse; expected values were computed with the
  * openssl and ssh-keygen command-line tools, not with this code. */
 #include "testutil.h"
 
