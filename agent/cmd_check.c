@@ -1,6 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* hostenc check: one collection, one evaluation, one report. */
-#include <curl/curl.h>
 #include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -13,8 +12,10 @@
 #include "attested.h"
 #include "binding.h"
 #include "blockdev.h"
-#include "cli.h"
+#include "agent.h"
+#include "options.h"
 #include "crypto.h"
+#include "durable.h"
 #include "evidence.h"
 #include "fileio.h"
 #include "http.h"
@@ -246,7 +247,7 @@ static int write_attestation(const struct check_opts *o, const struct signing_ke
                 return 0;
         }
         if (r == 0)
-                r = evidence_write_atomic(o->attestation, env, len);
+                r = durable_write(o->attestation, env, len, true);
         if (r < 0)
                 log_error("--attestation %s: %s", o->attestation, strerror(-r));
         return r;

@@ -2,7 +2,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "cli.h"
+#include "agent.h"
+#include "options.h"
 #include "config.h"
 #include "daemon.h"
 #include "macro.h"

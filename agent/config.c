@@ -11,7 +11,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "cli.h"
+#include "options.h"
 #include "fileio.h"
 #include "json.h"
 #include "macro.h"

@@ -18,10 +18,11 @@
 #include "attested.h"
 #include "binding.h"
 #include "blockdev.h"
-#include "cli.h"
+#include "options.h"
+#include "durable.h"
 #include "evidence.h"
 #include "httpd.h"
-#include "jlog.h"
+#include "log.h"
 #include "keyfile.h"
 #include "kube.h"
 #include "macro.h"
@@ -30,6 +31,7 @@
 #include "store.h"
 #include "strparse.h"
 #include "sysroot.h"
+#include "timeutil.h"
 
 #define READY_INTERVALS 3
 #define STALE_INTERVALS 3
@@ -67,14 +69,6 @@ struct daemon {
         time_t started, last_success;
         int last_exit;
 };
-
-static uint64_t mono_ms(void)
-{
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
-}
 
 static uint32_t rnd(void)
 {
@@ -386,7 +380,7 @@ static void write_textfile(struct daemon *d)
 {
         struct buf b = BUF_INIT(1 << 20);
 
-        if (*d->cfg.textfile && metrics_render(&d->m, &b) == 0 && evidence_write_atomic(d->cfg.textfile, b.data, b.len) < 0)
+        if (*d->cfg.textfile && metrics_render(&d->m, &b) == 0 && durable_write(d->cfg.textfile, b.data, b.len, true) < 0)
                 jlog("error", "textfile write failed", "path", d->cfg.textfile, NULL);
         buf_done(&b);
 }

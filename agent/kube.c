@@ -12,6 +12,7 @@
 #include "macro.h"
 #include "report.h"
 #include "strparse.h"
+#include "timeutil.h"
 
 #define KUBE_MAX_BODY (1024 * 1024)
 #define TOKEN_MAX (16 * 1024)

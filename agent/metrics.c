@@ -17,28 +17,6 @@ enum code_class code_class_of(long status, int transport_error)
         return status < 300 ? CLASS_2XX : status < 500 ? CLASS_4XX : CLASS_5XX;
 }
 
-void prom_emit(struct prom_out *o, const char *fmt, ...)
-{
-        char line[512];
-        va_list ap;
-        int n;
-
-        if (o->r < 0)
-                return;
-        va_start(ap, fmt);
-        n = vsnprintf(line, sizeof(line), fmt, ap);
-        va_end(ap);
-        if (n < 0 || (size_t) n >= sizeof(line))
-                o->r = -1;
-        else
-                o->r = buf_append(o->b, line, (size_t) n);
-}
-
-void prom_header(struct prom_out *o, const char *name, const char *type, const char *help)
-{
-        prom_emit(o, "# HELP %s %s\n# TYPE %s %s\n", name, help, name, type);
-}
-
 static void verdict_metrics(struct prom_out *o, const struct metrics *m)
 {
         prom_header(o, "hostenc_verdict", "gauge", "1 for the current verdict of the latest evidence, 0 for the others.");

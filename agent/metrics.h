@@ -8,6 +8,7 @@
 #include <time.h>
 
 #include "buf.h"
+#include "prom.h"
 #include "kube.h"
 #include "policy.h"
 
@@ -28,14 +29,6 @@ struct metrics {
 };
 
 enum code_class code_class_of(long status, int transport_error);
-
-/* Writing the Prometheus text format: the first error sticks in r. */
-struct prom_out {
-        struct buf *b;
-        int r;
-};
-void prom_emit(struct prom_out *o, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void prom_header(struct prom_out *o, const char *name, const char *type, const char *help);
 
 /* Renders every metric; the buffer is reset first. */
 int metrics_render(const struct metrics *m, struct buf *out);

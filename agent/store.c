@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "durable.h"
 #include "evidence.h"
 #include "fileio.h"
 #include "macro.h"
@@ -109,7 +110,7 @@ static int store_new(const char *dir, char name[64], const char *data, size_t le
                         snprintf(alt, sizeof(alt), "%.*s_%02u.json", (int) stem, name, k);
                 if (snprintf(path, sizeof(path), "%s/%s", dir, alt) >= (int) sizeof(path))
                         return -ENAMETOOLONG;
-                r = evidence_write_new(path, data, len);
+                r = durable_write(path, data, len, false);
                 if (r != -EEXIST) {
                         if (r == 0)
                                 memcpy(name, alt, sizeof(alt));

@@ -87,7 +87,7 @@ class Bench:
         self.errors = []         # (benchmark, message)
         self.timings = {}
         # Snapshot the binaries: other people rebuild the tree while this runs.
-        built = os.path.join(self.build, 'agent', 'hostenc')
+        built = os.path.join(self.build, 'hostenc')
         if not os.access(built, os.X_OK):
             raise BenchError('%s is missing: build first (ninja -C %s)' % (built, args.build_dir))
         self.hostenc_built = built
@@ -501,7 +501,7 @@ class Bench:
         text += ('\n  - Fixed in this round, from the profile of the previous run (11.9 M instructions per '
                  'envelope): the statement\'s PEM key was decoded twice per envelope, 57 % of all instructions in '
                  'OpenSSL 3\'s decoder set-up (`OSSL_DECODER_CTX_new_for_pkey`); now each key is decoded once and '
-                 'kept with its key id, SPKI digest and binding nonce (`agent/verify_keys.c`). A 0.5 MB '
+                 'kept with its key id, SPKI digest and binding nonce (`evidence/verify_keys.c`). A 0.5 MB '
                  '`struct node_facts` was allocated and zeroed twice per envelope (20 %, `memset`); now one buffer '
                  'per verifier whose readers reset only what they fill (`facts.h`, tested against garbage-filled '
                  'buffers). The base64 whitespace filter called `strchr` per byte.')

@@ -8,6 +8,7 @@
 #include "imds.h"
 #include "json.h"
 #include "macro.h"
+#include "strparse.h"
 
 struct field {
         const char *key;
@@ -15,6 +16,32 @@ struct field {
 };
 
 #define F(k, member) { k, offsetof(struct imds_compute, member) }
+
+/* Reads obj[key] as an IMDS string. Absent keys leave dst->present false.
+ * -EBADMSG when the value is not a string, -E2BIG when it does not fit; the
+ * dotted `where` names the key in err. */
+static int json_imds_str(const cJSON *obj, const char *key, struct imds_str *dst,
+                         const char *where, char *err, size_t errsz)
+{
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+        dst->present = false;
+        dst->value[0] = '\0';
+        if (!v)
+                return 0;
+        if (!cJSON_IsString(v) || !v->valuestring) {
+                snprintf(err, errsz, "%s.%s is not a string", where, key);
+                return -EBADMSG;
+        }
+        if (strcpy_bounded(dst->value, sizeof(dst->value), v->valuestring) < 0) {
+                snprintf(err, errsz, "%s.%s is longer than %zu bytes", where, key,
+                         sizeof(dst->value) - 1);
+                return -E2BIG;
+        }
+        dst->present = true;
+        return 0;
+}
+
 static const struct field top_fields[] = {
         F("vmId", vm_id), F("subscriptionId", subscription_id), F("name", name),
         F("vmSize", vm_size), F("location", location), F("resourceId", resource_id),

@@ -2,7 +2,7 @@
 #pragma once
 
 /* Plain facts gathered from IMDS and the host. Collectors fill these in and
- * never decide pass or fail; agent/policy.c does. */
+ * never decide pass or fail; evidence/policy.c does. */
 
 #include <stdbool.h>
 #include <stdint.h>

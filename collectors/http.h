@@ -38,6 +38,11 @@ struct http_transport {
 
 void http_response_done(struct http_response *resp);
 
+/* Process-wide set-up of the transport library, once before any transport
+ * is made (curl_global_init); 0 or -EIO. */
+int http_global_init(void);
+void http_global_cleanup(void);
+
 /* libcurl transport. Proxies are never used, redirects never followed,
  * TLS peers always verified; only http and https. */
 int http_curl_new(struct http_transport **ret);

@@ -192,3 +192,13 @@ struct http_transport *http_curl_free(struct http_transport *t)
         free(t);
         return NULL;
 }
+
+int http_global_init(void)
+{
+        return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK ? 0 : -EIO;
+}
+
+void http_global_cleanup(void)
+{
+        curl_global_cleanup();
+}

@@ -10,13 +10,11 @@
 #include "crypto.h"
 #include "macro.h"
 #include "strparse.h"
+#include "timeutil.h"
 
 static uint64_t system_now_ms(void *userdata)
 {
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
+        return mono_ms();
 }
 
 static int system_sleep_ms(void *userdata, uint64_t ms)

@@ -27,6 +27,6 @@ port=$(cat "$tmp/port")
 
 echo "== hostenc check: simulated AKS node '$fixture' (IMDS: $compute on 127.0.0.1:$port)"
 rc=0
-build/agent/hostenc check --host-root "build/tests/hostroots/$fixture" \
+build/hostenc check --host-root "build/tests/hostroots/$fixture" \
         --imds-url "http://127.0.0.1:$port" --imds-trust "$tmp/trust.pem" "${HOSTENC_OUTPUT:---output=text}" || rc=$?
 echo "== exit code $rc (0 compliant, 1 noncompliant, 2 unknown)"

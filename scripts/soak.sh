@@ -11,9 +11,9 @@ set -eu
 cd "$(dirname "$0")/.."
 dir=${SOAK_BUILD:-build}
 [ -f "$dir/build.ninja" ] || meson setup "$dir" -Dtests=enabled >/dev/null
-ninja -C "$dir" agent/hostenc tests/fake-imds/fake-imds tests/fake-imds/fake-imds-long tests/hostroots.stamp >/dev/null
+ninja -C "$dir" hostenc tests/fake-imds/fake-imds tests/fake-imds/fake-imds-long tests/hostroots.stamp >/dev/null
 src=$PWD
-export HOSTENC="$src/$dir/agent/hostenc" FAKE_IMDS="$src/$dir/tests/fake-imds/fake-imds" \
+export HOSTENC="$src/$dir/hostenc" FAKE_IMDS="$src/$dir/tests/fake-imds/fake-imds" \
         FAKE_IMDS_LONG="$src/$dir/tests/fake-imds/fake-imds-long" HOSTROOTS="$src/$dir/tests/hostroots" \
         IMDS_FIXTURES="$src/tests/data/imds"
 exec python3 tests/soak/soak.py "$@"

@@ -5,16 +5,17 @@
 #      inline with NOLINT and a reason);
 #   2. cppcheck --enable=warning,portability (inline suppressions carry a
 #      reason);
-#   3. gcc -fanalyzer, warnings as errors.
+#   3. gcc -fanalyzer, warnings as errors;
+#   4. no banned function (scripts/check-banned.sh: sprintf, strcpy, ...).
 # Exits non-zero on any finding.
 #
-#   scripts/static-analysis.sh [tidy|cppcheck|fanalyzer]...   (default: all)
+#   scripts/static-analysis.sh [tidy|cppcheck|fanalyzer|banned]...   (default: all)
 set -eu
 cd "$(dirname "$0")/.."
-parts=${*:-tidy cppcheck fanalyzer}
+parts=${*:-banned tidy cppcheck fanalyzer}
 rc=0
 summary=
-dirs="common collectors agent"
+dirs="common collectors evidence agent fleet cli"
 
 # A clang tree only for its compile_commands.json (clang-tidy must see the
 # flags clang understands) and the generated trust-bundle.c.
@@ -22,7 +23,7 @@ compdb() {
         if [ ! -f build-analyze/build.ninja ]; then
                 CC=clang meson setup build-analyze -Dtests=disabled >/dev/null
         fi
-        ninja -C build-analyze agent/trust-bundle.c >/dev/null
+        ninja -C build-analyze evidence/trust-bundle.c >/dev/null
 }
 
 sources() {
@@ -61,7 +62,7 @@ cppcheck_run() {
         cppcheck --project=build-analyze/compile_commands.json --enable=warning,portability \
                 --inline-suppr --error-exitcode=1 --quiet --library=posix \
                 --cppcheck-build-dir=build-analyze/cppcheck \
-                --file-filter='common/*' --file-filter='collectors/*' --file-filter='agent/*' \
+                --file-filter='common/*' --file-filter='collectors/*' --file-filter='evidence/*' --file-filter='agent/*' --file-filter='fleet/*' --file-filter='cli/*' \
                 --suppress='*:*/build-analyze/*' --suppress=varFuncNullUB --suppress=readdirCalled \
                 --suppress=memleak --suppress=resourceLeak --include=/usr/include/cjson/cJSON.h \
                 -D__GNUC__=12 --std=c11
@@ -91,7 +92,8 @@ for p in $parts; do
         tidy) if tidy; then ok clang-tidy; else bad clang-tidy; fi ;;
         cppcheck) if cppcheck_run; then ok cppcheck; else bad cppcheck; fi ;;
         fanalyzer) if fanalyzer; then ok gcc-fanalyzer; else bad gcc-fanalyzer; fi ;;
-        *) echo "usage: $0 [tidy|cppcheck|fanalyzer]..." >&2; exit 64 ;;
+        banned) if scripts/check-banned.sh; then ok banned-functions; else bad banned-functions; fi ;;
+        *) echo "usage: $0 [tidy|cppcheck|fanalyzer|banned]..." >&2; exit 64 ;;
         esac
 done
 echo "static analysis:$summary"

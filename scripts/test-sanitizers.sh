@@ -60,7 +60,7 @@ valgrind_run() {
 #!/bin/sh
 exec valgrind --quiet --error-exitcode=99 --leak-check=full --show-leak-kinds=definite \\
         --errors-for-leak-kinds=definite --child-silent-after-fork=yes \\
-        --log-file=$logs/vg.%p.log "$PWD/$dir/agent/hostenc" "\$@"
+        --log-file=$logs/vg.%p.log "$PWD/$dir/hostenc" "\$@"
 WRAP
         chmod +x "$wrapper"
         src=$PWD

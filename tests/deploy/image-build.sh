@@ -65,15 +65,22 @@ expect() {      # expect DESCRIPTION COMMAND...
                 fail=1
         fi
 }
-config=$("${B[@]}" inspect --type image --format '{{.OCIv1.Config.User}} {{.OCIv1.Config.Entrypoint}}' localhost/hostenc:test)
-expect "image config: USER 65532:65532, ENTRYPOINT hostenc run ($config)" \
-        test "$config" = "65532:65532 [/usr/local/bin/hostenc run]"
+config=$("${B[@]}" inspect --type image --format '{{.OCIv1.Config.User}} {{.OCIv1.Config.Entrypoint}} {{.OCIv1.Config.Cmd}}' localhost/hostenc:test)
+expect "image config: USER 65532:65532, ENTRYPOINT hostenc, CMD run ($config)" \
+        test "$config" = "65532:65532 [/usr/local/bin/hostenc] [run]"
 
 c=$("${B[@]}" from localhost/hostenc:test)
 run() { "${B[@]}" run --isolation chroot "$c" -- "$@"; }
 root() { "${B[@]}" run --isolation chroot --user 0:0 "$c" -- "$@"; }
 expect "runs as uid/gid 65532" test "$(run id -u):$(run id -g)" = "65532:65532"
 expect "hostenc --version" run /usr/local/bin/hostenc --version
+# What `podman run IMAGE --version` does: the entrypoint with the argument.
+expect "IMAGE --version through the entrypoint" "${B[@]}" run --isolation chroot "$c" -- \
+        "$("${B[@]}" inspect --type image --format '{{index .OCIv1.Config.Entrypoint 0}}' localhost/hostenc:test)" --version
+# A stripped ELF file has no .symtab section, so its name is not in the file.
+expect "the binary is stripped" sh -c "! ${B[*]} run --isolation chroot $c -- grep -qF .symtab /usr/local/bin/hostenc"
+expect "no apt cache or lists left in the runtime stage" \
+        test -z "$(root sh -c 'ls /var/cache/apt/archives/*.deb /var/cache/apt/*.bin /var/lib/apt/lists/*_Packages 2>/dev/null || true')"
 expect "every shared library resolves" sh -c "! ${B[*]} run --isolation chroot $c -- ldd /usr/local/bin/hostenc | grep 'not found'"
 "${B[@]}" copy "$c" "$repo/deploy/daemonset/config.json" /etc/hostenc/config.json >/dev/null
 expect "base config.json accepted" run /usr/local/bin/hostenc run --config /etc/hostenc/config.json \

@@ -18,7 +18,7 @@
 #
 # Needs: node and npm (Node.js 20), kubectl with kustomize, and the Debian
 # packages prometheus (promtool), yamllint and shellcheck. HOSTENC names the
-# hostenc binary (meson passes it; default build/agent/hostenc).
+# hostenc binary (meson passes it; default build/hostenc).
 set -u
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -127,7 +127,7 @@ done <<< "$renderings"
 ok_rendered() { case " $rendered " in *" $1:"*) return 0 ;; *) return 1 ;; esac; }
 
 # --- per rendering: schemas, hardening, config through the binary ---------------
-hostenc=${HOSTENC:-$repo/build/agent/hostenc}
+hostenc=${HOSTENC:-$repo/build/hostenc}
 for item in $rendered; do
         name=${item%%:*}
         features=${item#*:}

@@ -66,5 +66,10 @@ for (const f of ["deploy/daemonset/daemonset.yaml", "deploy/cleanup/daemonset.ya
   rep.check(images.length > 0 && images.every((i) => i.endsWith(`:${version}`)), `${f}: images tagged ${version}`, images.join(" "));
 }
 rep.check(/^USER 65532:65532$/m.test(cf), "Containerfile: USER 65532:65532, the DaemonSet's uid/gid");
-rep.check(/^ENTRYPOINT \["\/usr\/local\/bin\/hostenc", ?"run"\]$/m.test(cf), "Containerfile: ENTRYPOINT hostenc run");
+// The image's entrypoint is the binary alone (so `IMAGE --version` works) and
+// its default command the daemon; the DaemonSet names `hostenc run` itself.
+rep.check(/^ENTRYPOINT \["\/usr\/local\/bin\/hostenc"\]$/m.test(cf), "Containerfile: ENTRYPOINT hostenc");
+rep.check(/^CMD \["run"\]$/m.test(cf), "Containerfile: CMD run");
+rep.check(/command: \["\/usr\/local\/bin\/hostenc", "run"\]/.test(read("deploy/daemonset/daemonset.yaml")),
+  "deploy/daemonset/daemonset.yaml: command hostenc run");
 rep.done();

@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include <curl/curl.h>
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
-#include "collect.h"
+#include "agent.h"
+#include "fleet.h"
+#include "http.h"
+#include "options.h"
 
 static void usage(FILE *out)
 {
@@ -22,6 +23,14 @@ static void usage(FILE *out)
               "  --version      print the version\n", out);
 }
 
+static const struct {
+        const char *name;
+        int (*run)(int argc, char **argv);
+} commands[] = {
+        { "check", cmd_check }, { "run", cmd_run },
+        { "verify", cmd_verify }, { "audit", cmd_audit }, { "collect", cmd_collect },
+};
+
 int main(int argc, char **argv)
 {
         int r;
@@ -38,21 +47,17 @@ int main(int argc, char **argv)
                 puts("hostenc " HOSTENC_VERSION);
                 return 0;
         }
-        if (!strcmp(argv[1], "verify"))
-                return cmd_verify(argc - 1, argv + 1);
-        if (!strcmp(argv[1], "audit"))
-                return cmd_audit(argc - 1, argv + 1);
-        if (!strcmp(argv[1], "collect"))
-                return cmd_collect(argc - 1, argv + 1);
-        if (strcmp(argv[1], "check") != 0 && strcmp(argv[1], "run") != 0) {
-                log_error("unknown command \"%s\" (try --help)", argv[1]);
-                return EXIT_USAGE;
+        for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
+                if (strcmp(argv[1], commands[i].name) != 0)
+                        continue;
+                if (http_global_init() < 0) {
+                        log_error("libcurl initialisation failed");
+                        return EXIT_SOFTWARE;
+                }
+                r = commands[i].run(argc - 1, argv + 1);
+                http_global_cleanup();
+                return r;
         }
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-                log_error("libcurl initialisation failed");
-                return EXIT_SOFTWARE;
-        }
-        r = !strcmp(argv[1], "run") ? cmd_run(argc - 1, argv + 1) : cmd_check(argc - 1, argv + 1);
-        curl_global_cleanup();
-        return r;
+        log_error("unknown command \"%s\" (try --help)", argv[1]);
+        return EXIT_USAGE;
 }

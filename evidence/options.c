@@ -1,28 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include <stdarg.h>
-#include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
+#include "options.h"
 #include "crypto.h"
 #include "fileio.h"
+#include "log.h"
 #include "macro.h"
 
 #define TRUST_FILE_MAX (1024 * 1024)
 
 extern const char hostenc_trust_bundle[];
 extern const size_t hostenc_trust_bundle_len;
-
-void log_error(const char *fmt, ...)
-{
-        va_list ap;
-
-        fputs("hostenc: ", stderr);
-        va_start(ap, fmt);
-        vfprintf(stderr, fmt, ap);
-        va_end(ap);
-        fputc('\n', stderr);
-}
 
 int parse_output_format(const char *cmd, const char *value, bool *ret_json)
 {

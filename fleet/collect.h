@@ -20,7 +20,6 @@
 #define VSA_LEVEL "HOSTENC_EVIDENCE_VALID"
 #define COLLECT_EVIDENCE_PATH "/v1/evidence"
 
-int cmd_collect(int argc, char **argv);
 
 struct collector_config {
         const char *token_file;         /* bearer token, re-read per request; NULL: none */

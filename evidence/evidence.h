@@ -39,12 +39,6 @@ int evidence_sign(const struct signing_key *k, const struct signer_info *si,
 int evidence_sign_payload(const struct signing_key *k, const char *key_id, const char *payload, size_t len,
                           char **ret, size_t *ret_len);
 
-/* Writes data to path atomically: temp file in the same directory, fsync,
- * rename, fsync of the directory. The previous file stays intact on error. */
-int evidence_write_atomic(const char *path, const char *data, size_t len);
-/* The same, but never replaces a file already at path: -EEXIST then. */
-int evidence_write_new(const char *path, const char *data, size_t len);
-
 /* Sequence and digest of the envelope already at path when it was signed
  * by this key: *ret_seq = its sequence, ret_sha256 = hex SHA-256 of the
  * file. Returns 0 when found, -ENOENT when there is none to chain to. */

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include "jlog.h"
+#include "log.h"
 
 #include <cjson/cJSON.h>
 #include <stdarg.h>
@@ -8,7 +8,8 @@
 #include <time.h>
 
 #include "json.h"
-#include "report.h"
+#include "timeutil.h"
+#include "timeutil.h"
 
 void jlog(const char *level, const char *msg, ...)
 {
@@ -34,4 +35,15 @@ void jlog(const char *level, const char *msg, ...)
                 fflush(stdout);
                 free(line);
         }
+}
+
+void log_error(const char *fmt, ...)
+{
+        va_list ap;
+
+        fputs("hostenc: ", stderr);
+        va_start(ap, fmt);
+        vfprintf(stderr, fmt, ap);
+        va_end(ap);
+        fputc('\n', stderr);
 }

@@ -12,7 +12,8 @@
 #include <time.h>
 
 #include "attested.h"
-#include "cli.h"
+#include "fleet.h"
+#include "options.h"
 #include "dsse.h"
 #include "fileio.h"
 #include "json.h"

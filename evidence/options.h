@@ -1,6 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
+/* What every command shares: exit codes, --output, the IMDS trust store. */
+
+#include <stdbool.h>
+
+#include "log.h"
+
 /* Exit codes, documented in README.md. */
 enum {
         EXIT_COMPLIANT = 0,
@@ -11,17 +17,7 @@ enum {
         EXIT_CONFIG = 78,       /* EX_CONFIG: unusable configuration (trust file, host root) */
 };
 
-#include <stdbool.h>
-
 struct trust_store;
-
-int cmd_check(int argc, char **argv);
-int cmd_verify(int argc, char **argv);
-int cmd_run(int argc, char **argv);
-int cmd_audit(int argc, char **argv);
-
-/* "hostenc: " + message + newline on stderr: one line per error. */
-void log_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* "text" or "json"; logs "<cmd>: invalid value ... for --output" otherwise. */
 int parse_output_format(const char *cmd, const char *value, bool *ret_json);

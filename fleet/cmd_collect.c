@@ -13,12 +13,13 @@
 #include <unistd.h>
 
 #include "attested.h"
-#include "cli.h"
+#include "fleet.h"
+#include "options.h"
 #include "keyfile.h"
 #include "collect.h"
 #include "dsse.h"
 #include "fileio.h"
-#include "jlog.h"
+#include "log.h"
 #include "macro.h"
 #include "strparse.h"
 

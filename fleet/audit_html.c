@@ -6,6 +6,7 @@
 
 #include "audit_report.h"
 #include "report.h"
+#include "timeutil.h"
 
 #define N_STATES 6
 

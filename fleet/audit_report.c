@@ -7,6 +7,7 @@
 
 #include "json.h"
 #include "report.h"
+#include "timeutil.h"
 
 void xml_escape(FILE *out, const char *s)
 {

@@ -4,7 +4,6 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -111,86 +110,6 @@ int evidence_sign(const struct signing_key *k, const struct signer_info *si,
         if (r < 0)
                 return r;
         return evidence_sign_payload(k, si->key_id, payload, len, ret, ret_len);
-}
-
-static int write_all(int fd, const char *p, size_t n)
-{
-        while (n > 0) {
-                ssize_t w = write(fd, p, n);
-
-                if (w < 0 && errno == EINTR)
-                        continue;
-                if (w < 0)
-                        return negative_errno();
-                p += w;
-                n -= (size_t) w;
-        }
-        return 0;
-}
-
-static int fsync_dir_of(const char *path)
-{
-        _cleanup_free_ char *copy = strdup(path);
-        _cleanup_close_ int fd = -EBADF;
-
-        if (!copy)
-                return -ENOMEM;
-        fd = open(dirname(copy), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return negative_errno();
-        return fsync(fd) < 0 ? negative_errno() : 0;
-}
-
-/* Moves tmp to path only if path does not exist yet (-EEXIST otherwise). */
-static int install_new(const char *tmp, const char *path)
-{
-        if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) == 0)
-                return 0;
-        if (errno != EINVAL && errno != ENOSYS)
-                return negative_errno();
-        /* A filesystem without RENAME_NOREPLACE: link() never replaces either. */
-        if (link(tmp, path) < 0)
-                return negative_errno();
-        (void) unlink(tmp);
-        return 0;
-}
-
-static int write_atomic(const char *path, const char *data, size_t len, bool replace)
-{
-        char tmp[PATH_MAX];
-        _cleanup_close_ int fd = -EBADF;
-        int r, n;
-
-        n = snprintf(tmp, sizeof(tmp), "%s.tmp.XXXXXX", path);
-        if (n < 0 || (size_t) n >= sizeof(tmp))
-                return -ENAMETOOLONG;
-        fd = mkostemp(tmp, O_CLOEXEC);
-        if (fd < 0)
-                return negative_errno();
-        r = fchmod(fd, 0644) < 0 ? negative_errno() : 0;
-        if (r == 0)
-                r = write_all(fd, data, len);
-        if (r == 0 && fsync(fd) < 0)
-                r = negative_errno();
-        if (r == 0 && replace && rename(tmp, path) < 0)
-                r = negative_errno();
-        if (r == 0 && !replace)
-                r = install_new(tmp, path);
-        if (r < 0) {
-                (void) unlink(tmp);
-                return r;
-        }
-        return fsync_dir_of(path);
-}
-
-int evidence_write_atomic(const char *path, const char *data, size_t len)
-{
-        return write_atomic(path, data, len, true);
-}
-
-int evidence_write_new(const char *path, const char *data, size_t len)
-{
-        return write_atomic(path, data, len, false);
 }
 
 /* The sequence of a previous envelope: read its payload without trusting

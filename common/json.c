@@ -13,28 +13,6 @@ void cjson_deletep(cJSON **j)
         cJSON_Delete(*j);
 }
 
-int json_imds_str(const cJSON *obj, const char *key, struct imds_str *dst,
-                  const char *where, char *err, size_t errsz)
-{
-        const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
-
-        dst->present = false;
-        dst->value[0] = '\0';
-        if (!v)
-                return 0;
-        if (!cJSON_IsString(v) || !v->valuestring) {
-                snprintf(err, errsz, "%s.%s is not a string", where, key);
-                return -EBADMSG;
-        }
-        if (strcpy_bounded(dst->value, sizeof(dst->value), v->valuestring) < 0) {
-                snprintf(err, errsz, "%s.%s is longer than %zu bytes", where, key,
-                         sizeof(dst->value) - 1);
-                return -E2BIG;
-        }
-        dst->present = true;
-        return 0;
-}
-
 const cJSON *json_object(const cJSON *obj, const char *key, const char *where, int *r,
                          char *err, size_t errsz)
 {

@@ -15,6 +15,7 @@
 #include "macro.h"
 #include "report.h"
 #include "strparse.h"
+#include "timeutil.h"
 
 const char *statement_vm_id(const struct node_facts *f)
 {

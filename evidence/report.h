@@ -20,5 +20,3 @@ void report_print_text(FILE *out, const struct node_facts *f, const struct repor
 /* checks[] as in the report and the statement. */
 struct cJSON *checks_to_json(const struct report *r);
 
-/* RFC 3339 UTC, e.g. 2026-11-27T19:30:40Z. */
-void format_rfc3339(time_t t, char out[32]);

@@ -6,14 +6,7 @@
 #include "facts_json.h"
 #include "json.h"
 #include "report.h"
-
-void format_rfc3339(time_t t, char out[32])
-{
-        struct tm tm;
-
-        if (!gmtime_r(&t, &tm) || strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-                snprintf(out, 32, "%s", "1970-01-01T00:00:00Z");
-}
+#include "timeutil.h"
 
 cJSON *checks_to_json(const struct report *r)
 {

@@ -19,10 +19,12 @@
 
 #include "buf.h"
 #include "crypto.h"
+#include "durable.h"
 #include "json.h"
 #include "macro.h"
 #include "report.h"
 #include "strparse.h"
+#include "timeutil.h"
 
 #define INDEX_NAME "index.jsonl"
 #define INDEX_LINE_MAX (8 * 1024)
@@ -241,15 +243,6 @@ static int bad(char *err, size_t errsz, int r, const char *fmt, ...)
         return r;
 }
 
-static int fsync_path(const char *path)
-{
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-
-        if (fd < 0)
-                return negative_errno();
-        return fsync(fd) < 0 ? negative_errno() : 0;
-}
-
 /* mkdir, and make the new entry durable in its parent. */
 static int ensure_dir(const char *path, const char *parent)
 {
@@ -371,11 +364,6 @@ static int load_index(struct cstore *s, char *err, size_t errsz)
         return 0;
 }
 
-static bool is_temp(const char *name)
-{
-        return strstr(name, ".tmp.") != NULL;
-}
-
 /* Temporary files of writes a crash interrupted: never acknowledged. */
 static void remove_temp_files(const char *dir)
 {
@@ -390,7 +378,7 @@ static void remove_temp_files(const char *dir)
                 if (e->d_name[0] == '.')
                         continue;
                 snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-                if (is_temp(e->d_name)) {
+                if (durable_is_temp(e->d_name)) {
                         (void) unlink(path);
                         continue;
                 }
@@ -564,42 +552,6 @@ void cstore_staged_free(struct cstore_staged *st)
         free(st);
 }
 
-static int write_all(int fd, const char *p, size_t n)
-{
-        while (n > 0) {
-                ssize_t w = write(fd, p, n);
-
-                if (w < 0 && errno == EINTR)
-                        continue;
-                if (w <= 0)
-                        return w < 0 ? negative_errno() : -EIO;
-                p += w;
-                n -= (size_t) w;
-        }
-        return 0;
-}
-
-/* "<path>.tmp.XXXXXX" with the data, not yet synced (the commit does). */
-static int write_temp(const char *path, const char *data, size_t len, char **ret)
-{
-        _cleanup_free_ char *tmp = NULL;
-        _cleanup_close_ int fd = -EBADF;
-        int r;
-
-        if (asprintf(&tmp, "%s.tmp.XXXXXX", path) < 0)
-                return -ENOMEM;
-        fd = mkostemp(tmp, O_CLOEXEC);
-        if (fd < 0)
-                return negative_errno();
-        r = fchmod(fd, 0644) < 0 ? negative_errno() : write_all(fd, data, len);
-        if (r < 0) {
-                (void) unlink(tmp);
-                return r;
-        }
-        *ret = TAKE_PTR(tmp);
-        return 0;
-}
-
 static int make_dir(const char *path, bool *ret_new)
 {
         *ret_new = mkdir(path, 0755) == 0;
@@ -704,9 +656,9 @@ int cstore_stage(struct cstore *s, const struct cstore_entry *e, const char *dat
                 cstore_staged_free(st);
                 return bad(err, errsz, r, "directory for %s: %s", e->sha256, strerror(-r));
         }
-        r = write_temp(st->obj, data, len, &st->obj_tmp);
+        r = durable_temp(st->obj, data, len, &st->obj_tmp);
         if (r == 0 && summary)
-                r = write_temp(st->sum, summary, summary_len, &st->sum_tmp);
+                r = durable_temp(st->sum, summary, summary_len, &st->sum_tmp);
         if (r == 0)
                 r = remember(s, digest, e->vm_id, e->key_id, e->sequence, e->chain, e->bytes);
         if (r < 0) {
@@ -715,15 +667,6 @@ int cstore_stage(struct cstore *s, const struct cstore_entry *e, const char *dat
         }
         *ret = st;
         return 0;
-}
-
-static int fsync_file(const char *path)
-{
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-
-        if (fd < 0)
-                return negative_errno();
-        return fsync(fd) < 0 ? negative_errno() : 0;
 }
 
 /* Each directory once per commit. */
@@ -773,8 +716,8 @@ static int commit(struct cstore *s, struct cstore_staged *const *items, size_t n
 
         /* 1. The bytes, before any name points at them. */
         for (size_t i = 0; i < n; i++)
-                if ((r = fsync_file(failed = items[i]->obj_tmp)) < 0 ||
-                    (items[i]->sum_tmp && (r = fsync_file(failed = items[i]->sum_tmp)) < 0))
+                if ((r = fsync_path(failed = items[i]->obj_tmp)) < 0 ||
+                    (items[i]->sum_tmp && (r = fsync_path(failed = items[i]->sum_tmp)) < 0))
                         return bad(err, errsz, r, "fsync %s: %s", failed, strerror(-r));
         /* 2. The names. An object left by an earlier crash holds the same bytes. */
         for (size_t i = 0; i < n; i++) {

@@ -10,7 +10,7 @@
  * They share the queue, a few counters and the store's health, under one
  * mutex. */
 #include "collect.h"
-#include "metrics.h"
+#include "prom.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -25,10 +25,11 @@
 #include "buf.h"
 #include "dsse.h"
 #include "fileio.h"
-#include "jlog.h"
+#include "log.h"
 #include "json.h"
 #include "macro.h"
 #include "strparse.h"
+#include "timeutil.h"
 #include "verify.h"
 
 #define TOKEN_MAX (16 * 1024)
@@ -159,14 +160,6 @@ void collector_free(struct collector *c)
         pthread_mutex_destroy(&c->lock);
         verifier_done(&c->verifier);
         free(c);
-}
-
-static double mono_s(void)
-{
-        struct timespec ts;
-
-        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
 }
 
 static char *json_text(cJSON *o)
@@ -453,10 +446,10 @@ static void route_post(void *userdata, const struct httpd_request *req, struct h
                        struct httpd_pending *pending)
 {
         struct collector *c = userdata;
-        double t0 = mono_s();
+        double t0 = ((double) mono_ms() / 1e3);
 
         ingest(c, req->body, req->body_len, req->peer, time(NULL), ret, pending);
-        observe(&c->n.ingest, mono_s() - t0);
+        observe(&c->n.ingest, ((double) mono_ms() / 1e3) - t0);
 }
 
 /* ---- the committer ------------------------------------------------------------------ */
@@ -479,7 +472,7 @@ static void commit_batch(struct collector *c, struct pending *batch, bool broken
         _cleanup_free_ struct cstore_staged **items = NULL;
         struct pending *p, *next;
         size_t n = 0, total = 0;
-        double t0 = mono_s();
+        double t0 = ((double) mono_ms() / 1e3);
         char err[320] = "";
         int r = broken ? -EIO : 0;
 
@@ -507,7 +500,7 @@ static void commit_batch(struct collector *c, struct pending *batch, bool broken
         else {
                 c->k.commits += total > 0;
                 if (total)
-                        observe(&c->k.commit, mono_s() - t0);
+                        observe(&c->k.commit, ((double) mono_ms() / 1e3) - t0);
                 for (p = batch; p; p = p->next) {
                         if (p->staged) {
                                 c->k.accepted++;

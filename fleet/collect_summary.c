@@ -15,6 +15,7 @@
 #include "macro.h"
 #include "report.h"
 #include "statement.h"
+#include "timeutil.h"
 
 static cJSON *subject(const char *vm_id)
 {
