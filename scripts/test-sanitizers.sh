@@ -73,7 +73,7 @@ WRAP
         # fakes): test_evidence alone takes as long as the others together.
         # test_faults (about 12 more minutes under valgrind) only with
         # VALGRIND_FAULTS=1.
-        group2="test_check test_daemon"
+        group2="test_check test_daemon test_blob"
         [ "${VALGRIND_FAULTS:-0}" = 1 ] && group2="$group2 test_faults"
         run_group() {
                 for t in "$@"; do
