@@ -13,6 +13,7 @@
 
 #include "attested.h"
 #include "binding.h"
+#include "canonical.h"
 #include "dsse.h"
 #include "facts_json.h"
 #include "jread.h"
@@ -29,13 +30,17 @@ const char *const verify_reason_names[VERIFY_REASON_COUNT] = {
         "PayloadTypeMismatch", "SignerKeyMissing", "SignatureInvalid", "StatementMalformed",
         "PredicateTypeUnsupported", "SignerKeyMismatch", "AttestedDocumentInvalid",
         "BindingNonceMismatch", "SubjectMismatch", "ObservedAtOutsideWindow", "EnvelopeStale",
-        "VerdictMismatch",
+        "VerdictMismatch", "TrailingData", "DuplicateKey", "NulCharacter", "Base64NonCanonical",
+        "SignatureCountInvalid", "SignatureEncodingNonCanonical", "SignatureHighS", "SubjectCountInvalid",
+        "ObservedAtInFuture", "AttestedLifetimeTooLong", "AttestedSignerNotValidWhenUsed",
 };
 
 /* One envelope's working state, released in one place. */
 struct work {
         struct dsse_envelope env;
         cJSON *statement;
+        enum canon_fault statement_fault;
+        char statement_err[160];
         const cJSON *predicate;
         const struct signer_key *own_key;       /* the statement's key when no --pubkey */
         const struct public_key *key;
@@ -108,7 +113,6 @@ static enum verify_reason find_key(struct verifier *v, struct work *w, struct ve
                 w->key = v->pubkey;
                 return VERIFY_VALID;
         }
-        w->statement = cJSON_ParseWithLength((const char *) w->env.payload, w->env.payload_len);
         pem = get(get(get(w->statement, "predicate"), "signer"), "publicKey");
         if (!cJSON_IsString(pem) || key_cache_get(v->keys, pem->valuestring, strlen(pem->valuestring), &named) < 0)
                 return reject(r, VERIFY_NO_KEY, "no --pubkey and no P-256 predicate.signer.publicKey in the payload");
@@ -149,8 +153,6 @@ static enum verify_reason check_statement(struct verifier *v, struct work *w, st
         const cJSON *subj, *s0;
         char type[64], name[96], digest[72], ptype[128];
 
-        if (!w->statement)
-                w->statement = cJSON_ParseWithLength((const char *) w->env.payload, w->env.payload_len);
         if (!cJSON_IsObject(w->statement))
                 return reject(r, VERIFY_STATEMENT, "payload is not a JSON object");
         jr_str(&j, w->statement, "", "_type", type, sizeof(type));
@@ -169,6 +171,10 @@ static enum verify_reason check_statement(struct verifier *v, struct work *w, st
                                       "signature valid for --pubkey; predicateType %s is not appraised", ptype);
                 return reject(r, VERIFY_PREDICATE_TYPE, "predicateType %s is not %s", ptype, PREDICATE_TYPE);
         }
+        /* One subject: a consumer reading "the" subject must not have a choice. */
+        if (cJSON_GetArraySize(subj) != 1)
+                return reject(r, VERIFY_SUBJECT_COUNT, "%d subjects; a hostenc statement names exactly one",
+                              cJSON_GetArraySize(subj));
         if (!startswith(name, "azure-vmid:") ||
             strcpy_bounded(w->subject_vm, sizeof(w->subject_vm), name + strlen("azure-vmid:")) < 0)
                 return reject(r, VERIFY_STATEMENT, "subject[0].name is not azure-vmid:<vmId>");
@@ -424,6 +430,48 @@ static void describe(struct work *w, struct verify_result *r)
                         copy_string(get(c, "reason"), r->deciding_reason, sizeof(r->deciding_reason));
 }
 
+static enum verify_reason fault_reason(enum canon_fault f)
+{
+        static const enum verify_reason map[] = {
+                [CANON_OK] = VERIFY_VALID, [CANON_MALFORMED] = VERIFY_MALFORMED,
+                [CANON_TRAILING] = VERIFY_TRAILING, [CANON_DUPLICATE_KEY] = VERIFY_DUPLICATE_KEY,
+                [CANON_NUL] = VERIFY_NUL, [CANON_BASE64] = VERIFY_BASE64,
+                [CANON_SIGNATURES] = VERIFY_SIGNATURE_COUNT, [CANON_SIG_ENCODING] = VERIFY_SIGNATURE_ENCODING,
+                [CANON_HIGH_S] = VERIFY_HIGH_S, [CANON_NO_MEMORY] = VERIFY_UNREADABLE,
+        };
+
+        return map[f];
+}
+
+/* The envelope and the statement in their one canonical form
+ * (canonical.h), before anything is read from either. A statement that is
+ * not canonical JSON is refused whatever its signature says. */
+static enum verify_reason canonical(struct work *w, const char *data, size_t len, struct verify_result *r)
+{
+        enum canon_fault f;
+        char err[256];
+
+        f = canon_envelope_parse(data, len, &w->env, err, sizeof(err));
+        if (f != CANON_OK)
+                return reject(r, fault_reason(f), "envelope: %s", f == CANON_NO_MEMORY ? "out of memory" : err);
+        /* The statement's own fault is reported after its signature verified
+         * (check_statement_form): a flipped byte stays SignatureInvalid. */
+        w->statement_fault = canon_json_parse((const char *) w->env.payload, w->env.payload_len, &w->statement,
+                                              w->statement_err, sizeof(w->statement_err));
+        if (w->statement_fault == CANON_NO_MEMORY)
+                return reject(r, VERIFY_UNREADABLE, "statement: out of memory");
+        return VERIFY_VALID;
+}
+
+static enum verify_reason check_statement_form(struct verifier *v, struct work *w, struct verify_result *r)
+{
+        enum canon_fault f = w->statement_fault;
+
+        if (f == CANON_OK || f == CANON_MALFORMED)      /* not JSON: check_statement says so */
+                return VERIFY_VALID;
+        return reject(r, fault_reason(f), "statement: %s", w->statement_err);
+}
+
 typedef enum verify_reason (*step_fn)(struct verifier *, struct work *, struct verify_result *);
 
 void verify_envelope(struct verifier *v, const char *data, size_t len, struct verify_result *ret)
@@ -431,17 +479,16 @@ void verify_envelope(struct verifier *v, const char *data, size_t len, struct ve
         /* In the order of attestation.md §5.9: nothing from the payload is
          * believed before the signature over it has been checked. */
         static const step_fn steps[] = {
-                find_key, check_signature, check_statement, check_predicate_shape, check_signer,
+                find_key, check_signature, check_statement_form, check_statement, check_predicate_shape, check_signer,
                 check_attested, check_subject, check_times, reappraise,
         };
         _cleanup_(work_done) struct work w = { .statement = NULL };
         struct verify_result r = { .reason = VERIFY_VALID };
-        char err[256];
 
         if (!v->keys || !v->facts) {
                 reject(&r, VERIFY_UNREADABLE, "verifier not initialised (out of memory)");
-        } else if (dsse_envelope_parse(data, len, &w.env, err, sizeof(err)) < 0) {
-                reject(&r, VERIFY_MALFORMED, "%s", err);
+        } else if (canonical(&w, data, len, &r) != VERIFY_VALID) {
+                /* rejected with the rule's own reason */
         } else if (strcmp(w.env.payload_type, DSSE_PAYLOAD_TYPE) != 0) {
                 reject(&r, VERIFY_PAYLOAD_TYPE, "payloadType %s is not " DSSE_PAYLOAD_TYPE, w.env.payload_type);
         } else {

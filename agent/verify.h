@@ -31,6 +31,18 @@ enum verify_reason {
         VERIFY_WINDOW,
         VERIFY_STALE,
         VERIFY_VERDICT,
+        /* The canonical form (canonical.h): each way of being read two ways. */
+        VERIFY_TRAILING,
+        VERIFY_DUPLICATE_KEY,
+        VERIFY_NUL,
+        VERIFY_BASE64,
+        VERIFY_SIGNATURE_COUNT,
+        VERIFY_SIGNATURE_ENCODING,
+        VERIFY_HIGH_S,
+        VERIFY_SUBJECT_COUNT,
+        VERIFY_FUTURE,
+        VERIFY_ATTESTED_LIFETIME,
+        VERIFY_ATTESTED_LEAF_TIME,
         VERIFY_REASON_COUNT,
 };
 
@@ -65,6 +77,7 @@ struct verifier {
         const char *const *domains;
         const struct public_key *pubkey;        /* --pubkey, or NULL: the statement's key */
         uint64_t max_age_s;                     /* 0: no freshness limit */
+        uint64_t max_doc_lifetime_s;            /* 0: ATTESTED_MAX_LIFETIME_S */
         time_t now;
         struct attested_cache *cache;           /* documents already verified */
         struct key_cache *keys;                 /* signer keys already decoded */

@@ -18,6 +18,7 @@ import unittest
 import jsonschema
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 
 from harness import HOSTROOTS, FakeImds, hostenc
 
@@ -29,6 +30,15 @@ PAYLOAD_TYPE = 'application/vnd.in-toto+json'
 def pae(payload_type, payload):
     t = payload_type.encode()
     return b'DSSEv1 %d %s %d ' % (len(t), t, len(payload)) + payload
+
+
+P256_N = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+
+
+def low_s(der):
+    """The one form of an ECDSA signature that hostenc accepts: s <= n/2."""
+    r, s = decode_dss_signature(der)
+    return encode_dss_signature(r, min(s, P256_N - s))
 
 
 def load(path):
@@ -87,7 +97,7 @@ class Evidence(unittest.TestCase):
 
     def resign(self, statement, key='a', payload_type=PAYLOAD_TYPE, name='resigned.json'):
         payload = json.dumps(statement, separators=(',', ':')).encode()
-        sig = self.keys[key][1].sign(pae(payload_type, payload), ec.ECDSA(hashes.SHA256()))
+        sig = low_s(self.keys[key][1].sign(pae(payload_type, payload), ec.ECDSA(hashes.SHA256())))
         env = {'payloadType': payload_type, 'payload': base64.b64encode(payload).decode(),
                'signatures': [{'keyid': '', 'sig': base64.b64encode(sig).decode()}]}
         path = os.path.join(self.tmp, name)
