@@ -114,13 +114,19 @@ static void emit(struct output *out, const char *file, const struct verify_resul
         out->total++;
         out->valid += ok;
         if (!out->json) {
+                /* Every string here may come from the envelope or a file name. */
+                char f[PATH_MAX * 2], d[sizeof(r->detail) * 4], vm[sizeof(r->vm_id) * 4];
+
+                escape_control(file, f, sizeof(f));
+                escape_control(r->detail, d, sizeof(d));
                 if (r->reason == VERIFY_VALID)
-                        printf("%s: valid: verdict %s, vmId %s, observedAt %s, sequence %llu, key %s\n", file,
-                               r->verdict, r->vm_id, r->observed_at, (unsigned long long) r->sequence, r->key_id);
+                        printf("%s: valid: verdict %s, vmId %s, observedAt %s, sequence %llu, key %s\n", f,
+                               r->verdict, escape_control(r->vm_id, vm, sizeof(vm)), r->observed_at,
+                               (unsigned long long) r->sequence, r->key_id);
                 else if (ok)
-                        printf("%s: valid signature only: %s\n", file, r->detail);
+                        printf("%s: valid signature only: %s\n", f, d);
                 else
-                        printf("%s: invalid: %s: %s\n", file, verify_reason_names[r->reason], r->detail);
+                        printf("%s: invalid: %s: %s\n", f, verify_reason_names[r->reason], d);
                 return;
         }
         o = cJSON_CreateObject();

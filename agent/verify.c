@@ -134,18 +134,6 @@ static enum verify_reason check_signature(struct verifier *v, struct work *w, st
                       w->own_key ? "statement's" : "--pubkey");
 }
 
-static int parse_time(const char *s, time_t *ret)
-{
-        struct tm tm = { 0 };
-        const char *end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
-        time_t t;
-
-        if (!end || *end || (t = timegm(&tm)) == (time_t) -1)
-                return -EINVAL;
-        *ret = t;
-        return 0;
-}
-
 /* The statement envelope: _type, subject, predicateType. */
 static enum verify_reason check_statement(struct verifier *v, struct work *w, struct verify_result *r)
 {
@@ -202,7 +190,7 @@ static enum verify_reason check_predicate_shape(struct verifier *v, struct work 
         jr_obj(&j, p, "predicate", "attested");
         if (jr_ok(&j) && !cJSON_IsString(get(p, "imdsAttestedDocument")))
                 jr_fail(&j, "predicate", "imdsAttestedDocument", "is not a string");
-        if (jr_ok(&j) && parse_time(r->observed_at, &w->observed) < 0)
+        if (jr_ok(&j) && parse_rfc3339_utc(r->observed_at, &w->observed) < 0)
                 jr_fail(&j, "predicate", "observedAt", "is not RFC 3339 UTC (YYYY-MM-DDTHH:MM:SSZ)");
         if (jr_ok(&j) && strcmp(binding, BINDING_METHOD) != 0)
                 jr_fail(&j, "predicate.signer", "binding", "is not " BINDING_METHOD);
@@ -309,8 +297,9 @@ static enum verify_reason check_times(struct verifier *v, struct work *w, struct
                 return reject(r, VERIFY_WINDOW, "observedAt %s is outside the attested document's %s .. %s",
                               r->observed_at, w->doc.created_on, w->doc.expires_on);
         if (w->observed > v->now + VERIFY_CLOCK_SKEW_S)
-                return reject(r, VERIFY_STALE, "observedAt %s is in the future", r->observed_at);
-        if (v->max_age_s && (uint64_t) (v->now - w->observed) > v->max_age_s)
+                return reject(r, VERIFY_FUTURE, "observedAt %s is more than %ds ahead of this clock", r->observed_at,
+                              VERIFY_CLOCK_SKEW_S);
+        if (evidence_age_exceeds(v->now, w->observed, v->max_age_s))
                 return reject(r, VERIFY_STALE, "observedAt %s is older than --max-age %llus", r->observed_at,
                               (unsigned long long) v->max_age_s);
         return VERIFY_VALID;
@@ -374,7 +363,7 @@ static int policy_from_predicate(const cJSON *p, time_t now, struct policy_opts 
         if (!o)
                 jr_fail(&j, "predicate", "policy", "is missing");
         else if (!since || (!cJSON_IsNull(since) &&
-                            (!cJSON_IsString(since) || parse_time(since->valuestring, &ret->data_disk_mismatch_since) < 0)))
+                            (!cJSON_IsString(since) || parse_rfc3339_utc(since->valuestring, &ret->data_disk_mismatch_since) < 0)))
                 jr_fail(&j, "predicate.policy", "dataDiskMismatchSince", "is not null or RFC 3339 UTC");
         snprintf(err, errsz, "%s", j.err);
         return j.r;

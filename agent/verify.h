@@ -51,6 +51,14 @@ extern const char *const verify_reason_names[VERIFY_REASON_COUNT];
 /* Allowed distance between observedAt and the attested document's window. */
 #define VERIFY_CLOCK_SKEW_S 300
 
+/* Whether evidence observed at `observed` is older than max_age_s at `now`
+ * (0: no limit). Signed: evidence a little ahead of this clock (within the
+ * skew verify allows) is age 0, not 2^64 - ε seconds old. */
+static inline bool evidence_age_exceeds(time_t now, time_t observed, uint64_t max_age_s)
+{
+        return max_age_s && observed < now && (uint64_t) (now - observed) > max_age_s;
+}
+
 struct verify_result {
         enum verify_reason reason;
         char detail[320];
