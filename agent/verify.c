@@ -221,7 +221,8 @@ static enum verify_reason check_signer(struct verifier *v, struct work *w, struc
 static void summarise(const struct attested_facts *f, struct attested_summary *s)
 {
         *s = (struct attested_summary){ .state = f->state, .created_at = f->created_at,
-                                        .expires_at = f->expires_at };
+                                        .expires_at = f->expires_at, .signer_not_before = f->signer_not_before,
+                                        .signer_not_after = f->signer_not_after };
         (void) strcpy_bounded(s->error, sizeof(s->error), f->error);
         (void) strcpy_bounded(s->nonce, sizeof(s->nonce), f->nonce);
         (void) strcpy_bounded(s->vm_id, sizeof(s->vm_id), f->vm_id);
@@ -230,6 +231,11 @@ static void summarise(const struct attested_facts *f, struct attested_summary *s
         (void) strcpy_bounded(s->expires_on, sizeof(s->expires_on), f->expires_on);
         snprintf(s->signer_dns, sizeof(s->signer_dns), "%s", f->signer_dns);
         snprintf(s->signer_issuer, sizeof(s->signer_issuer), "%s", f->signer_issuer);
+}
+
+static uint64_t lifetime_cap(const struct verifier *v)
+{
+        return v->max_doc_lifetime_s ? v->max_doc_lifetime_s : ATTESTED_MAX_LIFETIME_S;
 }
 
 /* Microsoft's signature, SAN and chain, at the document's own createdOn. */
@@ -256,6 +262,10 @@ static enum verify_reason check_attested(struct verifier *v, struct work *w, str
         }
         if (w->doc.state != ATTESTED_OK)
                 return reject(r, VERIFY_ATTESTED, "%s (%s)", w->doc.error, attested_state_names[w->doc.state]);
+        if (w->doc.expires_at < w->doc.created_at ||
+            (uint64_t) (w->doc.expires_at - w->doc.created_at) > lifetime_cap(v))
+                return reject(r, VERIFY_ATTESTED_LIFETIME, "attested document lives %s .. %s, longer than %llus",
+                              w->doc.created_on, w->doc.expires_on, (unsigned long long) lifetime_cap(v));
         if (strcmp(w->doc.nonce, w->nonce) != 0)
                 return reject(r, VERIFY_BINDING, "attested nonce %s is not the key's binding nonce %s",
                               w->doc.nonce, w->nonce);
@@ -296,6 +306,12 @@ static enum verify_reason check_times(struct verifier *v, struct work *w, struct
             w->observed > w->doc.expires_at + VERIFY_CLOCK_SKEW_S)
                 return reject(r, VERIFY_WINDOW, "observedAt %s is outside the attested document's %s .. %s",
                               r->observed_at, w->doc.created_on, w->doc.expires_on);
+        /* The chain was checked at createdOn; the leaf must also have been
+         * valid when the statement says it was made and signed. */
+        if (!w->doc.signer_not_before || !w->doc.signer_not_after || w->observed < w->doc.signer_not_before ||
+            w->observed > w->doc.signer_not_after)
+                return reject(r, VERIFY_ATTESTED_LEAF_TIME,
+                              "observedAt %s is outside the attested document signer's validity", r->observed_at);
         if (w->observed > v->now + VERIFY_CLOCK_SKEW_S)
                 return reject(r, VERIFY_FUTURE, "observedAt %s is more than %ds ahead of this clock", r->observed_at,
                               VERIFY_CLOCK_SKEW_S);

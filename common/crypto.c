@@ -269,6 +269,18 @@ static int chain_verify(X509 *signer, STACK_OF(X509) *embedded, const struct tru
         return verdict(r, PKCS7_VERIFIED, "");
 }
 
+/* Seconds since the epoch, or 0 when OpenSSL cannot read it. */
+static time_t asn1_time(const ASN1_TIME *t)
+{
+        struct tm tm = { 0 };
+        time_t v;
+
+        if (!t || ASN1_TIME_to_tm(t, &tm) != 1)
+                return 0;
+        v = timegm(&tm);
+        return v == (time_t) -1 ? 0 : v;
+}
+
 static int content_from_bio(BIO *out, struct pkcs7_result *r)
 {
         const char *data;
@@ -332,6 +344,8 @@ int pkcs7_verify_signed(const uint8_t *der, size_t len, const struct trust_store
                 return verdict(ret, PKCS7_BAD_SIGNATURE, "PKCS#7 signer certificate not found");
         }
         name_oneline(X509_get_subject_name(signer), r.subject, sizeof(r.subject));
+        r.signer_not_before = asn1_time(X509_get0_notBefore(signer));
+        r.signer_not_after = asn1_time(X509_get0_notAfter(signer));
         name_oneline(X509_get_issuer_name(signer), r.issuer, sizeof(r.issuer));
         if (!san_matches(signer, domains, r.matched_dns, sizeof(r.matched_dns))) {
                 *ret = r;

@@ -37,6 +37,7 @@ struct pkcs7_result {
         char subject[256];
         char issuer[256];
         char matched_dns[256];
+        time_t signer_not_before, signer_not_after;     /* the leaf's validity; 0 unknown */
         uint8_t *content;       /* owned; NUL-terminated */
         size_t content_len;
 };
