@@ -21,11 +21,11 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 
-from harness import HOSTROOTS, FakeImds, hostenc
+from harness import HOSTROOTS, P256_N, FakeImds, hostenc, low_s
 from test_collect import Collector
 
 PAYLOAD_TYPE = 'application/vnd.in-toto+json'
-N = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
+N = P256_N
 
 
 def pae(payload):
@@ -72,8 +72,7 @@ class EnvelopeRules(unittest.TestCase):
     # --- making envelopes ----------------------------------------------------
 
     def sign(self, payload):
-        r, s = decode_dss_signature(self.key.sign(pae(payload), ec.ECDSA(hashes.SHA256())))
-        return encode_dss_signature(r, min(s, N - s))
+        return low_s(self.key.sign(pae(payload), ec.ECDSA(hashes.SHA256())))
 
     def envelope(self, payload, sig=None):
         sig = self.sign(payload) if sig is None else sig

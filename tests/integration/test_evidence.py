@@ -18,9 +18,8 @@ import unittest
 import jsonschema
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
 
-from harness import HOSTROOTS, FakeImds, hostenc
+from harness import HOSTROOTS, FakeImds, hostenc, low_s
 
 SCHEMA = json.load(open(os.environ['STATEMENT_SCHEMA']))
 DSSE = os.environ['DSSE_TESTDATA']
@@ -30,15 +29,6 @@ PAYLOAD_TYPE = 'application/vnd.in-toto+json'
 def pae(payload_type, payload):
     t = payload_type.encode()
     return b'DSSEv1 %d %s %d ' % (len(t), t, len(payload)) + payload
-
-
-P256_N = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
-
-
-def low_s(der):
-    """The one form of an ECDSA signature that hostenc accepts: s <= n/2."""
-    r, s = decode_dss_signature(der)
-    return encode_dss_signature(r, min(s, P256_N - s))
 
 
 def load(path):
