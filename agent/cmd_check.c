@@ -27,21 +27,18 @@
 #include "strparse.h"
 #include "sysroot.h"
 
-#define MAX_DOMAINS 4
 
 struct check_opts {
         const char *host_root;
         const char *imds_url;
         const char *api_version;
-        const char *trust_file;
+        struct common_opts c;
         const char *attestation;
         const char *key_file;
         const char *node_name;
         const char *provider_id;
         uint64_t imds_timeout_ms;
         uint64_t tolerance_mib;
-        const char *domains[MAX_DOMAINS + 1];
-        unsigned n_domains;
         bool json;
 };
 
@@ -85,17 +82,13 @@ static int bad_value(const char *opt, const char *value)
 
 static int parse_opts(int argc, char **argv, struct check_opts *o)
 {
-        enum { O_ROOT = 256, O_URL, O_API, O_TRUST, O_TIMEOUT, O_DOMAIN, O_TOL, O_OUTPUT,
-               O_ATTESTATION, O_KEY, O_NODE, O_PROVIDER };
-        static const struct option longopts[] = {
+        enum { O_ROOT = 256, O_URL, O_API, O_TIMEOUT, O_TOL, O_ATTESTATION, O_KEY, O_NODE, O_PROVIDER };
+        static const struct option own[] = {
                 { "host-root", required_argument, NULL, O_ROOT },
                 { "imds-url", required_argument, NULL, O_URL },
                 { "imds-api-version", required_argument, NULL, O_API },
-                { "imds-trust", required_argument, NULL, O_TRUST },
                 { "imds-timeout", required_argument, NULL, O_TIMEOUT },
-                { "metadata-domain", required_argument, NULL, O_DOMAIN },
                 { "resource-tolerance-mib", required_argument, NULL, O_TOL },
-                { "output", required_argument, NULL, O_OUTPUT },
                 { "attestation", required_argument, NULL, O_ATTESTATION },
                 { "key", required_argument, NULL, O_KEY },
                 { "node-name", required_argument, NULL, O_NODE },
@@ -103,14 +96,21 @@ static int parse_opts(int argc, char **argv, struct check_opts *o)
                 { "help", no_argument, NULL, 'h' },
                 { 0 },
         };
-        int c;
+        struct option longopts[24];
+        int c, k;
 
+        common_options(own, COPT_IMDS_TRUST | COPT_METADATA_DOMAIN | COPT_OUTPUT, longopts,
+                       sizeof(longopts) / sizeof(longopts[0]));
         while ((c = getopt_long(argc, argv, "h", longopts, NULL)) >= 0) {
+                k = common_option("check", c, optarg, &o->c);
+                if (k < 0)
+                        return k;
+                if (k > 0)
+                        continue;
                 switch (c) {
                 case O_ROOT: o->host_root = optarg; break;
                 case O_URL: o->imds_url = optarg; break;
                 case O_API: o->api_version = optarg; break;
-                case O_TRUST: o->trust_file = optarg; break;
                 case O_ATTESTATION: o->attestation = optarg; break;
                 case O_KEY: o->key_file = optarg; break;
                 case O_NODE: o->node_name = optarg; break;
@@ -119,18 +119,9 @@ static int parse_opts(int argc, char **argv, struct check_opts *o)
                         if (parse_seconds(optarg, &o->imds_timeout_ms) < 0)
                                 return bad_value("--imds-timeout", optarg);
                         break;
-                case O_DOMAIN:
-                        if (o->n_domains >= MAX_DOMAINS || !*optarg || strchr(optarg, '/'))
-                                return bad_value("--metadata-domain", optarg);
-                        o->domains[o->n_domains++] = optarg;
-                        break;
                 case O_TOL:
                         if (parse_u64(optarg, &o->tolerance_mib) < 0)
                                 return bad_value("--resource-tolerance-mib", optarg);
-                        break;
-                case O_OUTPUT:
-                        if (parse_output_format("check", optarg, &o->json) < 0)
-                                return -EINVAL;
                         break;
                 case 'h':
                         usage(stdout);
@@ -139,12 +130,13 @@ static int parse_opts(int argc, char **argv, struct check_opts *o)
                         return -EINVAL;
                 }
         }
+        if (o->c.output && parse_output_format("check", o->c.output, &o->json) < 0)
+                return -EINVAL;
         if (optind < argc) {
                 log_error("check: unexpected argument \"%s\"", argv[optind]);
                 return -EINVAL;
         }
-        if (o->n_domains == 0)
-                o->domains[o->n_domains++] = ATTESTED_DEFAULT_DOMAIN;
+        common_options_done(&o->c);
         return 0;
 }
 
@@ -179,7 +171,7 @@ static int collect(const struct check_opts *o, const struct sysroot *sr, const s
                 return -EINVAL;
         }
         imds_collect_compute(&client, &f->imds);
-        attested_collect(&client, trust, o->domains, nonce, &f->attested);
+        attested_collect(&client, trust, o->c.domains, nonce, &f->attested);
         http_curl_free(http);
         blockdev_collect(sr, &f->host);
         return 0;
@@ -274,7 +266,7 @@ static int setup(const struct check_opts *o, struct check_ctx *c)
 {
         int r;
 
-        if (trust_load(o->trust_file, &c->trust) < 0 || load_key(o, &c->key) < 0)
+        if (trust_load(o->c.trust_file, &c->trust) < 0 || load_key(o, &c->key) < 0)
                 return EXIT_CONFIG;
         if (signer_info_init(c->key, &c->si) < 0)
                 return EXIT_SOFTWARE;

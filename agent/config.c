@@ -17,7 +17,7 @@
 #include "macro.h"
 #include "strparse.h"
 
-enum kind { K_STR, K_DURATION, K_UINT };
+enum kind { K_STR, K_DURATION, K_UINT, K_DOMAINS };
 
 struct key {
         const char *json;       /* config file key; the flag is derived from it */
@@ -29,6 +29,7 @@ struct key {
 };
 
 #define S(j, f, m, d) { j, f, K_STR, offsetof(struct run_config, m), 0, 0, d }
+#define L(j, f, m, d) { j, f, K_DOMAINS, offsetof(struct run_config, m), 0, 0, d }
 #define D(j, f, m, lo, hi, d) { j, f, K_DURATION, offsetof(struct run_config, m), lo, hi, d }
 #define U(j, f, m, lo, hi, d) { j, f, K_UINT, offsetof(struct run_config, m), lo, hi, d }
 static const struct key keys[] = {
@@ -37,7 +38,7 @@ static const struct key keys[] = {
         S("imdsApiVersion", "imds-api-version", imds_api_version, "2023-07-01"),
         D("imdsTimeout", "imds-timeout", imds_timeout_s, 1, 3600, "70s"),
         S("imdsTrust", "imds-trust", imds_trust, ""),
-        S("metadataDomain", "metadata-domain", metadata_domain, "metadata.azure.com"),
+        L("metadataDomain", "metadata-domain", metadata_domain, "metadata.azure.com"),
         U("resourceToleranceMiB", "resource-tolerance-mib", resource_tolerance_mib, 0, 1 << 20, "1024"),
         D("dataDiskGrace", "data-disk-grace", data_disk_grace_s, 0, 86400, "2m"),
         D("interval", "interval", interval_s, 1, 7 * 86400, "10m"),
@@ -65,9 +66,31 @@ static const struct key keys[] = {
         U("spoolMax", "spool-max", spool_max, 1, 1000000, "500"),
 };
 #undef S
+#undef L
 #undef D
 #undef U
 #define N_KEYS (sizeof(keys) / sizeof(keys[0]))
+
+/* "a,b": the same domains as check's repeated --metadata-domain, the same rule. */
+static bool domain_list_valid(const char *v)
+{
+        char one[CONFIG_STR];
+        unsigned n = 0;
+
+        for (const char *p = v;; n++) {
+                size_t len = strcspn(p, ",");
+
+                if (len >= sizeof(one) || n == CLI_MAX_DOMAINS)
+                        return false;
+                memcpy(one, p, len);
+                one[len] = '\0';
+                if (!metadata_domain_valid(one))
+                        return false;
+                if (!p[len])
+                        return true;
+                p += len + 1;
+        }
+}
 
 /* Sets one key from its textual form; `source` names where it came from. */
 static int set_value(struct run_config *c, const struct key *k, const char *v, const char *source)
@@ -77,6 +100,13 @@ static int set_value(struct run_config *c, const struct key *k, const char *v, c
         int r = 0;
 
         switch (k->kind) {
+        case K_DOMAINS:
+                if (!domain_list_valid(v)) {
+                        log_error("config: %s %s: invalid value \"%s\" (comma-separated lowercase DNS names, "
+                                  "at most %d, like metadata.azure.us)", source, k->json, v, CLI_MAX_DOMAINS);
+                        return -EINVAL;
+                }
+                /* fall through */
         case K_STR:
                 r = strcpy_bounded(field, CONFIG_STR, v);
                 if (r < 0)
@@ -232,6 +262,7 @@ static int parse_flags(int argc, char **argv, const struct option *opts, bool ap
                        struct run_config *c, struct run_flags *f)
 {
         char source[64];
+        unsigned domains_flagged = 0;
         int ch;
 
         optind = 0;
@@ -250,8 +281,20 @@ static int parse_flags(int argc, char **argv, const struct option *opts, bool ap
                         f->print_config |= ch == O_PRINT;
                         f->cleanup |= ch == O_CLEANUP;
                 } else if (ch >= O_KEY_BASE) {
-                        snprintf(source, sizeof(source), "flag --%s", keys[ch - O_KEY_BASE].flag);
-                        if (set_value(c, &keys[ch - O_KEY_BASE], optarg, source) < 0)
+                        const struct key *k = &keys[ch - O_KEY_BASE];
+                        char list[CONFIG_STR];
+                        const char *v = optarg;
+
+                        /* A repeated --metadata-domain adds, as in check, verify, collect and audit. */
+                        if (k->kind == K_DOMAINS && domains_flagged++ > 0) {
+                                int n = snprintf(list, sizeof(list), "%s,%s", (char *) c + k->offset, optarg);
+
+                                if (n < 0 || (size_t) n >= sizeof(list))
+                                        return -EINVAL;
+                                v = list;
+                        }
+                        snprintf(source, sizeof(source), "flag --%s", k->flag);
+                        if (set_value(c, k, v, source) < 0)
                                 return -EINVAL;
                 }
         }
@@ -351,7 +394,7 @@ char *config_to_json(const struct run_config *c)
         for (size_t i = 0; i < N_KEYS; i++) {
                 const void *field = (const char *) c + keys[i].offset;
 
-                if (keys[i].kind == K_STR)
+                if (keys[i].kind == K_STR || keys[i].kind == K_DOMAINS)
                         cJSON_AddStringToObject(o, keys[i].json, field);
                 else if (keys[i].kind == K_UINT)
                         cJSON_AddNumberToObject(o, keys[i].json, (double) *(const uint64_t *) field);

@@ -42,7 +42,8 @@ struct daemon {
         struct run_flags flags;
         int argc;
         char **argv, **envp;
-        const char *domains[2];
+        char domain_list[CONFIG_STR];
+        const char *domains[CLI_MAX_DOMAINS + 1];
         struct trust_store *trust;
         struct signing_key *key;
         struct signer_info si;
@@ -195,13 +196,24 @@ static const struct imds_clock *daemon_clock(struct daemon *d)
         return &c;
 }
 
+/* metadataDomain is a comma-separated list, validated by config.c. */
+static void split_domains(struct daemon *d)
+{
+        char *save = NULL, *one;
+        unsigned n = 0;
+
+        snprintf(d->domain_list, sizeof(d->domain_list), "%s", d->cfg.metadata_domain);
+        for (one = strtok_r(d->domain_list, ",", &save); one && n < CLI_MAX_DOMAINS; one = strtok_r(NULL, ",", &save))
+                d->domains[n++] = one;
+        d->domains[n] = NULL;
+}
+
 /* Everything that follows the configuration; run again on SIGHUP. */
 static int apply_config(struct daemon *d)
 {
         int r;
 
-        d->domains[0] = d->cfg.metadata_domain;
-        d->domains[1] = NULL;
+        split_domains(d);
         d->trust = trust_store_free(d->trust);
         if (trust_load(*d->cfg.imds_trust ? d->cfg.imds_trust : NULL, &d->trust) < 0)
                 return EXIT_CONFIG;

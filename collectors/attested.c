@@ -147,6 +147,8 @@ static enum attested_state verify(const char *body, size_t len, const struct tru
         (void) strcpy_bounded(f->signer_subject, sizeof(f->signer_subject), res->subject);
         (void) strcpy_bounded(f->signer_issuer, sizeof(f->signer_issuer), res->issuer);
         (void) strcpy_bounded(f->signer_dns, sizeof(f->signer_dns), res->matched_dns);
+        f->signer_not_before = res->signer_not_before;
+        f->signer_not_after = res->signer_not_after;
         *why = "signed content lacks nonce, vmId or timeStamp";
         if (res->content && parse_content(res->content, res->content_len, f) < 0 &&
             res->verdict == PKCS7_VERIFIED)

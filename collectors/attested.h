@@ -9,6 +9,11 @@
 
 /* Public-cloud metadata signing domain; sovereign clouds use .us/.cn. */
 #define ATTESTED_DEFAULT_DOMAIN "metadata.azure.com"
+/* Longest expiresOn - createdOn accepted: IMDS documents live 6 hours
+ * (docs/evidence.md); a longer life is not Microsoft's and would stretch
+ * the window in which a document can be replayed. The margin allows for
+ * rounding in either timestamp. */
+#define ATTESTED_MAX_LIFETIME_S (6 * 3600 + 15 * 60)
 /* IMDS may hand out a cached document with an older nonce. */
 #define ATTESTED_NONCE_RETRIES 2
 

@@ -91,6 +91,7 @@ struct attested_facts {
         char signer_subject[256];
         char signer_issuer[256];
         char signer_dns[256];   /* the SAN entry that matched */
+        time_t signer_not_before, signer_not_after;     /* the leaf's validity; 0 unknown */
         unsigned nonce_retries;
         /* The response body exactly as IMDS sent it, for the evidence. */
         size_t raw_len;

@@ -269,6 +269,18 @@ static int chain_verify(X509 *signer, STACK_OF(X509) *embedded, const struct tru
         return verdict(r, PKCS7_VERIFIED, "");
 }
 
+/* Seconds since the epoch, or 0 when OpenSSL cannot read it. */
+static time_t asn1_time(const ASN1_TIME *t)
+{
+        struct tm tm = { 0 };
+        time_t v;
+
+        if (!t || ASN1_TIME_to_tm(t, &tm) != 1)
+                return 0;
+        v = timegm(&tm);
+        return v == (time_t) -1 ? 0 : v;
+}
+
 static int content_from_bio(BIO *out, struct pkcs7_result *r)
 {
         const char *data;
@@ -332,6 +344,8 @@ int pkcs7_verify_signed(const uint8_t *der, size_t len, const struct trust_store
                 return verdict(ret, PKCS7_BAD_SIGNATURE, "PKCS#7 signer certificate not found");
         }
         name_oneline(X509_get_subject_name(signer), r.subject, sizeof(r.subject));
+        r.signer_not_before = asn1_time(X509_get0_notBefore(signer));
+        r.signer_not_after = asn1_time(X509_get0_notAfter(signer));
         name_oneline(X509_get_issuer_name(signer), r.issuer, sizeof(r.issuer));
         if (!san_matches(signer, domains, r.matched_dns, sizeof(r.matched_dns))) {
                 *ret = r;
@@ -463,17 +477,56 @@ const struct public_key *signing_key_public(const struct signing_key *k)
         return &k->pub;
 }
 
+/* 1 when s > n/2 of P-256, 0 when not, negative on error. */
+static int is_high_s(const BIGNUM *s, const BIGNUM *order)
+{
+        _cleanup_(bn_freep) BIGNUM *half = BN_dup(order);
+
+        if (!half || BN_rshift1(half, half) != 1)
+                return -ENOMEM;
+        return BN_cmp(s, half) > 0;
+}
+
+int ecdsa_sig_check_canonical(const uint8_t *sig, size_t len)
+{
+        _cleanup_(ecdsa_sig_freep) ECDSA_SIG *es = NULL;
+        const unsigned char *p = sig;
+        unsigned char *out = NULL;
+        const BIGNUM *r, *s;
+        EC_GROUP *group;
+        int n, k;
+
+        if (len > INT32_MAX)
+                return -E2BIG;
+        es = d2i_ECDSA_SIG(NULL, &p, (long) len);
+        ERR_clear_error();
+        if (!es)
+                return -EBADMSG;
+        n = i2d_ECDSA_SIG(es, &out);
+        k = n > 0 && (size_t) n == len && p == sig + len && memcmp(out, sig, len) == 0 ? 0 : -EDOM;
+        OPENSSL_free(out);
+        if (k < 0)
+                return k;
+        group = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
+        if (!group)
+                return -ENOMEM;
+        ECDSA_SIG_get0(es, &r, &s);
+        k = is_high_s(s, EC_GROUP_get0_order(group));
+        EC_GROUP_free(group);
+        return k < 0 ? k : k ? -ERANGE : 0;
+}
+
 /* ECDSA (r, s) and (r, n - s) are both valid; some verifiers (noble-curves)
  * accept only s <= n/2, so always emit that one. */
 static int normalise_low_s(uint8_t **sig, size_t *len)
 {
         _cleanup_(ecdsa_sig_freep) ECDSA_SIG *es = NULL;
-        _cleanup_(bn_freep) BIGNUM *half = NULL, *s2 = NULL, *r2 = NULL;
+        _cleanup_(bn_freep) BIGNUM *s2 = NULL, *r2 = NULL;
         const unsigned char *p = *sig;
         const BIGNUM *r, *s, *order;
         EC_GROUP *group;
         unsigned char *out = NULL;
-        int n;
+        int n, high;
 
         es = d2i_ECDSA_SIG(NULL, &p, (long) *len);
         group = EC_GROUP_new_by_curve_name(NID_X9_62_prime256v1);
@@ -483,14 +536,10 @@ static int normalise_low_s(uint8_t **sig, size_t *len)
         }
         order = EC_GROUP_get0_order(group);
         ECDSA_SIG_get0(es, &r, &s);
-        half = BN_dup(order);
-        if (!half || BN_rshift1(half, half) != 1) {
+        high = is_high_s(s, order);
+        if (high <= 0) {
                 EC_GROUP_free(group);
-                return -ENOMEM;
-        }
-        if (BN_cmp(s, half) <= 0) {
-                EC_GROUP_free(group);
-                return 0;
+                return high;
         }
         s2 = BN_new();
         r2 = BN_dup(r);

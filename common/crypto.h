@@ -37,6 +37,7 @@ struct pkcs7_result {
         char subject[256];
         char issuer[256];
         char matched_dns[256];
+        time_t signer_not_before, signer_not_after;     /* the leaf's validity; 0 unknown */
         uint8_t *content;       /* owned; NUL-terminated */
         size_t content_len;
 };
@@ -80,9 +81,15 @@ int public_key_from_pem(const char *pem, size_t len, struct public_key **ret);
 struct public_key *public_key_free(struct public_key *k);
 void public_key_freep(struct public_key **k);
 /* 0 when the DER signature verifies, -EBADMSG when it does not. High-S
- * signatures are valid ECDSA and are accepted. */
+ * signatures are valid ECDSA and are accepted here; the envelope rules
+ * (ecdsa_sig_check_canonical) refuse them. */
 int public_key_verify(const struct public_key *k, const void *msg, size_t len,
                       const uint8_t *sig, size_t siglen);
+/* The one encoding of an ECDSA P-256 signature: 0 for strict DER with
+ * s <= n/2; -EBADMSG not an ECDSA-Sig-Value at all, -EDOM DER that is not
+ * the canonical encoding (long lengths, padding, trailing bytes), -ERANGE
+ * high S (n - s of a valid signature verifies too). */
+int ecdsa_sig_check_canonical(const uint8_t *sig, size_t len);
 /* DER SubjectPublicKeyInfo, newly allocated. */
 int public_key_spki(const struct public_key *k, uint8_t **ret, size_t *ret_len);
 /* PEM SubjectPublicKeyInfo, newly allocated and NUL-terminated. */

@@ -5,6 +5,7 @@
 #include <errno.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 int parse_u64(const char *s, uint64_t *ret)
 {
@@ -227,4 +228,59 @@ size_t utf8_sanitize(char *s)
                         p += n;
         }
         return bad;
+}
+
+int parse_rfc3339_utc(const char *s, time_t *ret)
+{
+        /* 01234567890123456789 */
+        /* YYYY-MM-DDTHH:MM:SSZ */
+        static const char shape[] = "dddd-dd-ddTdd:dd:ddZ";
+        struct tm tm = { 0 }, want;
+        time_t t;
+
+        if (strlen(s) != sizeof(shape) - 1)
+                return -EINVAL;
+        for (size_t i = 0; shape[i]; i++)
+                if (shape[i] == 'd' ? !isdigit((unsigned char) s[i]) : s[i] != shape[i])
+                        return -EINVAL;
+        tm.tm_year = (s[0] - '0') * 1000 + (s[1] - '0') * 100 + (s[2] - '0') * 10 + (s[3] - '0') - 1900;
+        tm.tm_mon = (s[5] - '0') * 10 + (s[6] - '0') - 1;
+        tm.tm_mday = (s[8] - '0') * 10 + (s[9] - '0');
+        tm.tm_hour = (s[11] - '0') * 10 + (s[12] - '0');
+        tm.tm_min = (s[14] - '0') * 10 + (s[15] - '0');
+        tm.tm_sec = (s[17] - '0') * 10 + (s[18] - '0');
+        want = tm;
+        t = timegm(&tm);
+        /* timegm normalises (in place) 02-30 to 03-02: only a date that
+         * comes back unchanged is a date. */
+        if (t == (time_t) -1 || want.tm_year != tm.tm_year || want.tm_mon != tm.tm_mon ||
+            want.tm_mday != tm.tm_mday || want.tm_hour != tm.tm_hour || want.tm_min != tm.tm_min ||
+            want.tm_sec != tm.tm_sec)
+                return -EINVAL;
+        *ret = t;
+        return 0;
+}
+
+/* Control characters (C0, DEL) as \xNN, so a name or detail read from
+ * evidence cannot move the cursor, forge a line or colour a terminal. */
+const char *escape_control(const char *s, char *buf, size_t bufsz)
+{
+        size_t k = 0;
+
+        if (bufsz == 0)
+                return "";
+        for (; *s && k + 1 < bufsz; s++) {
+                unsigned char c = (unsigned char) *s;
+
+                if (c >= 0x20 && c != 0x7f) {
+                        buf[k++] = (char) c;
+                        continue;
+                }
+                if (k + 5 >= bufsz)
+                        break;
+                snprintf(buf + k, bufsz - k, "\\x%02x", c);
+                k += 4;
+        }
+        buf[k] = '\0';
+        return buf;
 }

@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 /* Decimal only: no sign, no leading/trailing junk, no empty string. Trailing
  * whitespace (a sysfs newline) is allowed. -EINVAL on junk, -ERANGE on
@@ -33,3 +34,9 @@ void format_duration(uint64_t s, char out[24]);
 size_t utf8_sanitize(char *s);
 /* The value of name in an environment array (envp), or NULL. */
 const char *envp_get(char *const *envp, const char *name);
+/* Exactly "YYYY-MM-DDTHH:MM:SSZ" (RFC 3339, UTC, no fraction): no
+ * whitespace, no sign, a real date; -EINVAL otherwise. */
+int parse_rfc3339_utc(const char *s, time_t *ret);
+/* s with C0 control characters and DEL written as \xNN, truncated to
+ * bufsz; returns buf. For text output of strings read from evidence. */
+const char *escape_control(const char *s, char *buf, size_t bufsz);

@@ -63,7 +63,8 @@ int dsse_envelope_build(const char *type, const void *payload, size_t len, const
         return 0;
 }
 
-/* Standard or URL-safe base64, with or without padding. */
+/* What lenient readers accept: standard or URL-safe, padded or not,
+ * whitespace ignored. */
 static int b64_any(const char *s, uint8_t **ret, size_t *ret_len)
 {
         size_t n = strlen(s), k;
@@ -72,17 +73,42 @@ static int b64_any(const char *s, uint8_t **ret, size_t *ret_len)
 
         if (!t)
                 return -ENOMEM;
-        for (k = 0; k < n; k++)
-                t[k] = (char) (s[k] == '-' ? '+' : s[k] == '_' ? '/' : s[k]);
+        k = 0;
+        for (size_t i = 0; i < n; i++)
+                if (s[i] != ' ' && s[i] != '\t' && s[i] != '\r' && s[i] != '\n')
+                        t[k++] = (char) (s[i] == '-' ? '+' : s[i] == '_' ? '/' : s[i]);
         while (k % 4)
                 t[k++] = '=';
         t[k] = '\0';
-        if (k == 0) {
+        return base64_decode(t, k, ret, ret_len);
+}
+
+/* The one base64 form: standard alphabet, padded, no whitespace, zero
+ * unused bits. -EDOM for text some reader decodes but that is not exactly
+ * the encoding of what it decodes to; -EBADMSG for text that is not base64. */
+static int b64_canonical(const char *s, uint8_t **ret, size_t *ret_len)
+{
+        _cleanup_free_ uint8_t *bytes = NULL;
+        _cleanup_free_ char *again = NULL;
+        size_t len = 0;
+        int r;
+
+        if (!*s) {
                 *ret = calloc(1, 1);
                 *ret_len = 0;
                 return *ret ? 0 : -ENOMEM;
         }
-        return base64_decode(t, k, ret, ret_len);
+        r = b64_any(s, &bytes, &len);
+        if (r < 0)
+                return r;
+        r = base64_encode(bytes, len, &again);
+        if (r < 0)
+                return r;
+        if (strcmp(again, s) != 0)
+                return -EDOM;
+        *ret = TAKE_PTR(bytes);
+        *ret_len = len;
+        return 0;
 }
 
 static int bad(char *err, size_t errsz, const char *why)
@@ -94,6 +120,7 @@ static int bad(char *err, size_t errsz, const char *why)
 static int parse_signatures(const cJSON *arr, struct dsse_envelope *e, char *err, size_t errsz)
 {
         const cJSON *s;
+        int r;
 
         if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) < 1)
                 return bad(err, errsz, "signatures is not a non-empty array");
@@ -106,8 +133,14 @@ static int parse_signatures(const cJSON *arr, struct dsse_envelope *e, char *err
                 uint8_t *bytes = NULL;
                 size_t n = 0;
 
-                if (!cJSON_IsString(sig) || b64_any(sig->valuestring, &bytes, &n) < 0)
-                        return bad(err, errsz, "signatures[].sig is not base64");
+                if (!cJSON_IsString(sig))
+                        return bad(err, errsz, "signatures[].sig is not a string");
+                r = b64_canonical(sig->valuestring, &bytes, &n);
+                if (r < 0) {
+                        snprintf(err, errsz, "signatures[].sig is not %sbase64%s", r == -EDOM ? "canonical " : "",
+                                 r == -EDOM ? " (standard alphabet, padded, no whitespace)" : "");
+                        return r == -EDOM ? r : -EBADMSG;
+                }
                 d->sig = bytes;
                 d->len = n;
                 e->n_sigs++;
@@ -118,9 +151,8 @@ static int parse_signatures(const cJSON *arr, struct dsse_envelope *e, char *err
         return 0;
 }
 
-int dsse_envelope_parse(const char *json, size_t len, struct dsse_envelope *ret, char *err, size_t errsz)
+int dsse_envelope_from_json(const cJSON *root, struct dsse_envelope *ret, char *err, size_t errsz)
 {
-        _cleanup_(cjson_deletep) cJSON *root = cJSON_ParseWithLength(json, len);
         struct dsse_envelope e = { .n_sigs = 0 };
         const cJSON *type, *payload;
         uint8_t *p;
@@ -132,8 +164,14 @@ int dsse_envelope_parse(const char *json, size_t len, struct dsse_envelope *ret,
         payload = cJSON_GetObjectItemCaseSensitive(root, "payload");
         if (!cJSON_IsString(type) || strcpy_bounded(e.payload_type, sizeof(e.payload_type), type->valuestring) < 0)
                 return bad(err, errsz, "payloadType is missing or not a short string");
-        if (!cJSON_IsString(payload) || b64_any(payload->valuestring, &e.payload, &e.payload_len) < 0)
-                return bad(err, errsz, "payload is missing or not base64");
+        if (!cJSON_IsString(payload))
+                return bad(err, errsz, "payload is missing or not a string");
+        r = b64_canonical(payload->valuestring, &e.payload, &e.payload_len);
+        if (r < 0) {
+                snprintf(err, errsz, "payload is not %sbase64%s", r == -EDOM ? "canonical " : "",
+                         r == -EDOM ? " (standard alphabet, padded, no whitespace)" : "");
+                return r == -EDOM ? r : -EBADMSG;
+        }
         /* Keep a terminator so the verified bytes can go straight to a parser. */
         p = realloc(e.payload, e.payload_len + 1);
         if (!p) {
@@ -149,6 +187,13 @@ int dsse_envelope_parse(const char *json, size_t len, struct dsse_envelope *ret,
         }
         *ret = e;
         return 0;
+}
+
+int dsse_envelope_parse(const char *json, size_t len, struct dsse_envelope *ret, char *err, size_t errsz)
+{
+        _cleanup_(cjson_deletep) cJSON *root = cJSON_ParseWithLength(json, len);
+
+        return dsse_envelope_from_json(root, ret, err, errsz);
 }
 
 void dsse_envelope_done(struct dsse_envelope *e)

@@ -33,7 +33,13 @@ struct dsse_envelope {
 int dsse_envelope_build(const char *type, const void *payload, size_t len, const uint8_t *sig,
                         size_t siglen, const char *keyid, char **ret);
 
-/* Parses envelope JSON; base64 may be standard or URL-safe, padded or not.
- * -EBADMSG with a reason in err. Unknown members are ignored. */
+struct cJSON;
+
+/* Reads a parsed envelope. Base64 must be canonical (standard alphabet,
+ * padded, no whitespace): -EDOM when it is not, -EBADMSG for any other
+ * fault, with a reason in err. Unknown members are ignored; the envelope
+ * rules (canonical.h) reject what else could be read two ways. */
+int dsse_envelope_from_json(const struct cJSON *root, struct dsse_envelope *ret, char *err, size_t errsz);
+/* Parses envelope JSON text, then as dsse_envelope_from_json. */
 int dsse_envelope_parse(const char *json, size_t len, struct dsse_envelope *ret, char *err, size_t errsz);
 void dsse_envelope_done(struct dsse_envelope *e);

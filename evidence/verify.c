@@ -13,6 +13,7 @@
 
 #include "attested.h"
 #include "binding.h"
+#include "canonical.h"
 #include "dsse.h"
 #include "facts_json.h"
 #include "jread.h"
@@ -29,13 +30,17 @@ const char *const verify_reason_names[VERIFY_REASON_COUNT] = {
         "PayloadTypeMismatch", "SignerKeyMissing", "SignatureInvalid", "StatementMalformed",
         "PredicateTypeUnsupported", "SignerKeyMismatch", "AttestedDocumentInvalid",
         "BindingNonceMismatch", "SubjectMismatch", "ObservedAtOutsideWindow", "EnvelopeStale",
-        "VerdictMismatch",
+        "VerdictMismatch", "TrailingData", "DuplicateKey", "NulCharacter", "Base64NonCanonical",
+        "SignatureCountInvalid", "SignatureEncodingNonCanonical", "SignatureHighS", "SubjectCountInvalid",
+        "ObservedAtInFuture", "AttestedLifetimeTooLong", "AttestedSignerNotValidWhenUsed",
 };
 
 /* One envelope's working state, released in one place. */
 struct work {
         struct dsse_envelope env;
         cJSON *statement;
+        enum canon_fault statement_fault;
+        char statement_err[160];
         const cJSON *predicate;
         const struct signer_key *own_key;       /* the statement's key when no --pubkey */
         const struct public_key *key;
@@ -108,7 +113,6 @@ static enum verify_reason find_key(struct verifier *v, struct work *w, struct ve
                 w->key = v->pubkey;
                 return VERIFY_VALID;
         }
-        w->statement = cJSON_ParseWithLength((const char *) w->env.payload, w->env.payload_len);
         pem = get(get(get(w->statement, "predicate"), "signer"), "publicKey");
         if (!cJSON_IsString(pem) || key_cache_get(v->keys, pem->valuestring, strlen(pem->valuestring), &named) < 0)
                 return reject(r, VERIFY_NO_KEY, "no --pubkey and no P-256 predicate.signer.publicKey in the payload");
@@ -130,18 +134,6 @@ static enum verify_reason check_signature(struct verifier *v, struct work *w, st
                       w->own_key ? "statement's" : "--pubkey");
 }
 
-static int parse_time(const char *s, time_t *ret)
-{
-        struct tm tm = { 0 };
-        const char *end = strptime(s, "%Y-%m-%dT%H:%M:%SZ", &tm);
-        time_t t;
-
-        if (!end || *end || (t = timegm(&tm)) == (time_t) -1)
-                return -EINVAL;
-        *ret = t;
-        return 0;
-}
-
 /* The statement envelope: _type, subject, predicateType. */
 static enum verify_reason check_statement(struct verifier *v, struct work *w, struct verify_result *r)
 {
@@ -149,8 +141,6 @@ static enum verify_reason check_statement(struct verifier *v, struct work *w, st
         const cJSON *subj, *s0;
         char type[64], name[96], digest[72], ptype[128];
 
-        if (!w->statement)
-                w->statement = cJSON_ParseWithLength((const char *) w->env.payload, w->env.payload_len);
         if (!cJSON_IsObject(w->statement))
                 return reject(r, VERIFY_STATEMENT, "payload is not a JSON object");
         jr_str(&j, w->statement, "", "_type", type, sizeof(type));
@@ -169,6 +159,10 @@ static enum verify_reason check_statement(struct verifier *v, struct work *w, st
                                       "signature valid for --pubkey; predicateType %s is not appraised", ptype);
                 return reject(r, VERIFY_PREDICATE_TYPE, "predicateType %s is not %s", ptype, PREDICATE_TYPE);
         }
+        /* One subject: a consumer reading "the" subject must not have a choice. */
+        if (cJSON_GetArraySize(subj) != 1)
+                return reject(r, VERIFY_SUBJECT_COUNT, "%d subjects; a hostenc statement names exactly one",
+                              cJSON_GetArraySize(subj));
         if (!startswith(name, "azure-vmid:") ||
             strcpy_bounded(w->subject_vm, sizeof(w->subject_vm), name + strlen("azure-vmid:")) < 0)
                 return reject(r, VERIFY_STATEMENT, "subject[0].name is not azure-vmid:<vmId>");
@@ -196,7 +190,7 @@ static enum verify_reason check_predicate_shape(struct verifier *v, struct work 
         jr_obj(&j, p, "predicate", "attested");
         if (jr_ok(&j) && !cJSON_IsString(get(p, "imdsAttestedDocument")))
                 jr_fail(&j, "predicate", "imdsAttestedDocument", "is not a string");
-        if (jr_ok(&j) && parse_time(r->observed_at, &w->observed) < 0)
+        if (jr_ok(&j) && parse_rfc3339_utc(r->observed_at, &w->observed) < 0)
                 jr_fail(&j, "predicate", "observedAt", "is not RFC 3339 UTC (YYYY-MM-DDTHH:MM:SSZ)");
         if (jr_ok(&j) && strcmp(binding, BINDING_METHOD) != 0)
                 jr_fail(&j, "predicate.signer", "binding", "is not " BINDING_METHOD);
@@ -227,7 +221,8 @@ static enum verify_reason check_signer(struct verifier *v, struct work *w, struc
 static void summarise(const struct attested_facts *f, struct attested_summary *s)
 {
         *s = (struct attested_summary){ .state = f->state, .created_at = f->created_at,
-                                        .expires_at = f->expires_at };
+                                        .expires_at = f->expires_at, .signer_not_before = f->signer_not_before,
+                                        .signer_not_after = f->signer_not_after };
         (void) strcpy_bounded(s->error, sizeof(s->error), f->error);
         (void) strcpy_bounded(s->nonce, sizeof(s->nonce), f->nonce);
         (void) strcpy_bounded(s->vm_id, sizeof(s->vm_id), f->vm_id);
@@ -236,6 +231,11 @@ static void summarise(const struct attested_facts *f, struct attested_summary *s
         (void) strcpy_bounded(s->expires_on, sizeof(s->expires_on), f->expires_on);
         snprintf(s->signer_dns, sizeof(s->signer_dns), "%s", f->signer_dns);
         snprintf(s->signer_issuer, sizeof(s->signer_issuer), "%s", f->signer_issuer);
+}
+
+static uint64_t lifetime_cap(const struct verifier *v)
+{
+        return v->max_doc_lifetime_s ? v->max_doc_lifetime_s : ATTESTED_MAX_LIFETIME_S;
 }
 
 /* Microsoft's signature, SAN and chain, at the document's own createdOn. */
@@ -262,6 +262,10 @@ static enum verify_reason check_attested(struct verifier *v, struct work *w, str
         }
         if (w->doc.state != ATTESTED_OK)
                 return reject(r, VERIFY_ATTESTED, "%s (%s)", w->doc.error, attested_state_names[w->doc.state]);
+        if (w->doc.expires_at < w->doc.created_at ||
+            (uint64_t) (w->doc.expires_at - w->doc.created_at) > lifetime_cap(v))
+                return reject(r, VERIFY_ATTESTED_LIFETIME, "attested document lives %s .. %s, longer than %llus",
+                              w->doc.created_on, w->doc.expires_on, (unsigned long long) lifetime_cap(v));
         if (strcmp(w->doc.nonce, w->nonce) != 0)
                 return reject(r, VERIFY_BINDING, "attested nonce %s is not the key's binding nonce %s",
                               w->doc.nonce, w->nonce);
@@ -302,9 +306,16 @@ static enum verify_reason check_times(struct verifier *v, struct work *w, struct
             w->observed > w->doc.expires_at + VERIFY_CLOCK_SKEW_S)
                 return reject(r, VERIFY_WINDOW, "observedAt %s is outside the attested document's %s .. %s",
                               r->observed_at, w->doc.created_on, w->doc.expires_on);
+        /* The chain was checked at createdOn; the leaf must also have been
+         * valid when the statement says it was made and signed. */
+        if (!w->doc.signer_not_before || !w->doc.signer_not_after || w->observed < w->doc.signer_not_before ||
+            w->observed > w->doc.signer_not_after)
+                return reject(r, VERIFY_ATTESTED_LEAF_TIME,
+                              "observedAt %s is outside the attested document signer's validity", r->observed_at);
         if (w->observed > v->now + VERIFY_CLOCK_SKEW_S)
-                return reject(r, VERIFY_STALE, "observedAt %s is in the future", r->observed_at);
-        if (v->max_age_s && (uint64_t) (v->now - w->observed) > v->max_age_s)
+                return reject(r, VERIFY_FUTURE, "observedAt %s is more than %ds ahead of this clock", r->observed_at,
+                              VERIFY_CLOCK_SKEW_S);
+        if (evidence_age_exceeds(v->now, w->observed, v->max_age_s))
                 return reject(r, VERIFY_STALE, "observedAt %s is older than --max-age %llus", r->observed_at,
                               (unsigned long long) v->max_age_s);
         return VERIFY_VALID;
@@ -368,7 +379,7 @@ static int policy_from_predicate(const cJSON *p, time_t now, struct policy_opts 
         if (!o)
                 jr_fail(&j, "predicate", "policy", "is missing");
         else if (!since || (!cJSON_IsNull(since) &&
-                            (!cJSON_IsString(since) || parse_time(since->valuestring, &ret->data_disk_mismatch_since) < 0)))
+                            (!cJSON_IsString(since) || parse_rfc3339_utc(since->valuestring, &ret->data_disk_mismatch_since) < 0)))
                 jr_fail(&j, "predicate.policy", "dataDiskMismatchSince", "is not null or RFC 3339 UTC");
         snprintf(err, errsz, "%s", j.err);
         return j.r;
@@ -424,6 +435,48 @@ static void describe(struct work *w, struct verify_result *r)
                         copy_string(get(c, "reason"), r->deciding_reason, sizeof(r->deciding_reason));
 }
 
+static enum verify_reason fault_reason(enum canon_fault f)
+{
+        static const enum verify_reason map[] = {
+                [CANON_OK] = VERIFY_VALID, [CANON_MALFORMED] = VERIFY_MALFORMED,
+                [CANON_TRAILING] = VERIFY_TRAILING, [CANON_DUPLICATE_KEY] = VERIFY_DUPLICATE_KEY,
+                [CANON_NUL] = VERIFY_NUL, [CANON_BASE64] = VERIFY_BASE64,
+                [CANON_SIGNATURES] = VERIFY_SIGNATURE_COUNT, [CANON_SIG_ENCODING] = VERIFY_SIGNATURE_ENCODING,
+                [CANON_HIGH_S] = VERIFY_HIGH_S, [CANON_NO_MEMORY] = VERIFY_UNREADABLE,
+        };
+
+        return map[f];
+}
+
+/* The envelope and the statement in their one canonical form
+ * (canonical.h), before anything is read from either. A statement that is
+ * not canonical JSON is refused whatever its signature says. */
+static enum verify_reason canonical(struct work *w, const char *data, size_t len, struct verify_result *r)
+{
+        enum canon_fault f;
+        char err[256];
+
+        f = canon_envelope_parse(data, len, &w->env, err, sizeof(err));
+        if (f != CANON_OK)
+                return reject(r, fault_reason(f), "envelope: %s", f == CANON_NO_MEMORY ? "out of memory" : err);
+        /* The statement's own fault is reported after its signature verified
+         * (check_statement_form): a flipped byte stays SignatureInvalid. */
+        w->statement_fault = canon_json_parse((const char *) w->env.payload, w->env.payload_len, &w->statement,
+                                              w->statement_err, sizeof(w->statement_err));
+        if (w->statement_fault == CANON_NO_MEMORY)
+                return reject(r, VERIFY_UNREADABLE, "statement: out of memory");
+        return VERIFY_VALID;
+}
+
+static enum verify_reason check_statement_form(struct verifier *v, struct work *w, struct verify_result *r)
+{
+        enum canon_fault f = w->statement_fault;
+
+        if (f == CANON_OK || f == CANON_MALFORMED)      /* not JSON: check_statement says so */
+                return VERIFY_VALID;
+        return reject(r, fault_reason(f), "statement: %s", w->statement_err);
+}
+
 typedef enum verify_reason (*step_fn)(struct verifier *, struct work *, struct verify_result *);
 
 void verify_envelope(struct verifier *v, const char *data, size_t len, struct verify_result *ret)
@@ -431,17 +484,16 @@ void verify_envelope(struct verifier *v, const char *data, size_t len, struct ve
         /* In the order of attestation.md §5.9: nothing from the payload is
          * believed before the signature over it has been checked. */
         static const step_fn steps[] = {
-                find_key, check_signature, check_statement, check_predicate_shape, check_signer,
+                find_key, check_signature, check_statement_form, check_statement, check_predicate_shape, check_signer,
                 check_attested, check_subject, check_times, reappraise,
         };
         _cleanup_(work_done) struct work w = { .statement = NULL };
         struct verify_result r = { .reason = VERIFY_VALID };
-        char err[256];
 
         if (!v->keys || !v->facts) {
                 reject(&r, VERIFY_UNREADABLE, "verifier not initialised (out of memory)");
-        } else if (dsse_envelope_parse(data, len, &w.env, err, sizeof(err)) < 0) {
-                reject(&r, VERIFY_MALFORMED, "%s", err);
+        } else if (canonical(&w, data, len, &r) != VERIFY_VALID) {
+                /* rejected with the rule's own reason */
         } else if (strcmp(w.env.payload_type, DSSE_PAYLOAD_TYPE) != 0) {
                 reject(&r, VERIFY_PAYLOAD_TYPE, "payloadType %s is not " DSSE_PAYLOAD_TYPE, w.env.payload_type);
         } else {

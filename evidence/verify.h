@@ -31,6 +31,18 @@ enum verify_reason {
         VERIFY_WINDOW,
         VERIFY_STALE,
         VERIFY_VERDICT,
+        /* The canonical form (canonical.h): each way of being read two ways. */
+        VERIFY_TRAILING,
+        VERIFY_DUPLICATE_KEY,
+        VERIFY_NUL,
+        VERIFY_BASE64,
+        VERIFY_SIGNATURE_COUNT,
+        VERIFY_SIGNATURE_ENCODING,
+        VERIFY_HIGH_S,
+        VERIFY_SUBJECT_COUNT,
+        VERIFY_FUTURE,
+        VERIFY_ATTESTED_LIFETIME,
+        VERIFY_ATTESTED_LEAF_TIME,
         VERIFY_REASON_COUNT,
 };
 
@@ -38,6 +50,14 @@ extern const char *const verify_reason_names[VERIFY_REASON_COUNT];
 
 /* Allowed distance between observedAt and the attested document's window. */
 #define VERIFY_CLOCK_SKEW_S 300
+
+/* Whether evidence observed at `observed` is older than max_age_s at `now`
+ * (0: no limit). Signed: evidence a little ahead of this clock (within the
+ * skew verify allows) is age 0, not 2^64 - ε seconds old. */
+static inline bool evidence_age_exceeds(time_t now, time_t observed, uint64_t max_age_s)
+{
+        return max_age_s && observed < now && (uint64_t) (now - observed) > max_age_s;
+}
 
 struct verify_result {
         enum verify_reason reason;
@@ -65,6 +85,7 @@ struct verifier {
         const char *const *domains;
         const struct public_key *pubkey;        /* --pubkey, or NULL: the statement's key */
         uint64_t max_age_s;                     /* 0: no freshness limit */
+        uint64_t max_doc_lifetime_s;            /* 0: ATTESTED_MAX_LIFETIME_S */
         time_t now;
         struct attested_cache *cache;           /* documents already verified */
         struct key_cache *keys;                 /* signer keys already decoded */

@@ -18,6 +18,7 @@ struct attested_summary {
         char created_on[32];
         char expires_on[32];
         time_t created_at, expires_at;
+        time_t signer_not_before, signer_not_after;
         char signer_dns[128];
         char signer_issuer[160];
 };

@@ -202,7 +202,7 @@ static unsigned findings_of(const struct audit *a, const struct audit_node *n)
 
         if (!n->has_evidence)
                 return n->in_cluster ? FINDING_MISSING : FINDING_INVALID_ONLY;
-        if (a->max_age_s && (uint64_t) (a->now - n->latest.observed) > a->max_age_s)
+        if (evidence_age_exceeds(a->now, n->latest.observed, a->max_age_s))
                 f |= FINDING_STALE;
         if (!strcmp(n->latest.verdict, "noncompliant"))
                 f |= FINDING_NONCOMPLIANT;

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "audit_report.h"
+#include "strparse.h"
 
 #include <cjson/cJSON.h>
 #include <stdlib.h>
@@ -31,6 +32,9 @@ void audit_describe(const struct audit_node *n, char *out, size_t sz)
         size_t o = 0;
 
         out[0] = '\0';
+/* Names and details come from evidence and exports: no control character
+ * reaches the terminal (a compound literal per use, so several per line). */
+#define ESC(s) escape_control((s), (char[1024]){ 0 }, 1024)
 #define ADD(...) (o += (size_t) snprintf(out + o, o < sz ? sz - o : 0, __VA_ARGS__))
         if (n->findings & FINDING_MISSING)
                 ADD("no valid evidence for this cluster node");
@@ -61,8 +65,8 @@ static void invalid_summary(FILE *out, const struct audit *a)
                         if (a->invalid[i].r.reason != reason)
                                 continue;
                         if (n++ < 3)
-                                fprintf(out, "invalid: %s: %s: %s\n", a->invalid[i].file, verify_reason_names[reason],
-                                        a->invalid[i].r.detail);
+                                fprintf(out, "invalid: %s: %s: %s\n", ESC(a->invalid[i].file), verify_reason_names[reason],
+                                        ESC(a->invalid[i].r.detail));
                 }
                 if (n > 3)
                         fprintf(out, "invalid: … and %zu more %s (see --output json)\n", n - 3, verify_reason_names[reason]);
@@ -79,7 +83,7 @@ static void groups_text(FILE *out, const struct audit *a)
         fprintf(out, "%-16s %-20s %6s %13s %8s %6s %8s\n", "POOL", "VM SIZE", "NODES", "NONCOMPLIANT", "UNKNOWN",
                 "STALE", "MISSING");
         for (size_t i = 0; i < n; i++)
-                fprintf(out, "%-16s %-20s %6zu %13zu %8zu %6zu %8zu\n", g[i].pool, *g[i].vm_size ? g[i].vm_size : "-",
+                fprintf(out, "%-16s %-20s %6zu %13zu %8zu %6zu %8zu\n", ESC(g[i].pool), *g[i].vm_size ? ESC(g[i].vm_size) : "-",
                         g[i].nodes, g[i].noncompliant, g[i].unknown, g[i].stale, g[i].missing);
         fputc('\n', out);
 }
@@ -99,8 +103,8 @@ void audit_write_text(FILE *out, const struct audit *a)
                 const struct audit_node *n = &a->nodes[i];
 
                 audit_describe(n, why, sizeof(why));
-                fprintf(out, "%-16s %-44s %-20s %-13s %s\n", n->pool, *n->name ? n->name : n->vm_id,
-                        *n->vm_size ? n->vm_size : "-", audit_node_state(n), why);
+                fprintf(out, "%-16s %-44s %-20s %-13s %s\n", ESC(n->pool), ESC(*n->name ? n->name : n->vm_id),
+                        *n->vm_size ? ESC(n->vm_size) : "-", audit_node_state(n), ESC(why));
         }
         invalid_summary(out, a);
 }

@@ -28,8 +28,8 @@ enum { AUDIT_CLEAN = 0, AUDIT_FINDINGS = 1, AUDIT_ERRORS = 2 };
 enum format { FMT_TEXT, FMT_JSON, FMT_JUNIT, FMT_HTML };
 
 struct audit_opts {
-        const char *trust_file, *nodes_file, *arm_file, *out_file;
-        uint64_t max_age_s;
+        struct common_opts c;
+        const char *nodes_file, *arm_file, *out_file;
         enum format format;
 };
 
@@ -44,6 +44,9 @@ static void usage(void)
              "  --arm FILE            az vmss list-instances / az vm show / Resource Graph JSON\n"
              "  --max-age DURATION    evidence older than this is stale (default 30m)\n"
              "  --imds-trust FILE     PEM bundle replacing the built-in Microsoft roots\n"
+             "  --metadata-domain NAME  allowed attested-document signer domain (repeatable;\n"
+             "                        default " ATTESTED_DEFAULT_DOMAIN ")\n"
+             "  --attested-max-lifetime DURATION  longest expiresOn - createdOn accepted (default 6h15m)\n"
              "  --output FORMAT       text (default), json, junit or html\n"
              "  --out FILE            write the report there instead of stdout\n"
              "  -h, --help            this text");
@@ -64,31 +67,26 @@ static int parse_format(const char *v, enum format *ret)
 
 static int parse_opts(int argc, char **argv, struct audit_opts *o)
 {
-        enum { O_TRUST = 256, O_NODES, O_ARM, O_MAXAGE, O_OUTPUT, O_OUT };
-        static const struct option longopts[] = {
-                { "imds-trust", required_argument, NULL, O_TRUST }, { "nodes", required_argument, NULL, O_NODES },
-                { "arm", required_argument, NULL, O_ARM }, { "max-age", required_argument, NULL, O_MAXAGE },
-                { "output", required_argument, NULL, O_OUTPUT }, { "out", required_argument, NULL, O_OUT },
-                { "help", no_argument, NULL, 'h' }, { 0 },
+        enum { O_NODES = 256, O_ARM, O_OUT };
+        static const struct option own[] = {
+                { "nodes", required_argument, NULL, O_NODES }, { "arm", required_argument, NULL, O_ARM },
+                { "out", required_argument, NULL, O_OUT }, { "help", no_argument, NULL, 'h' }, { 0 },
         };
-        int c;
+        struct option longopts[16];
+        int c, k;
 
+        common_options(own, COPT_IMDS_TRUST | COPT_METADATA_DOMAIN | COPT_MAX_AGE | COPT_OUTPUT |
+                       COPT_ATTESTED_LIFETIME, longopts, sizeof(longopts) / sizeof(longopts[0]));
         while ((c = getopt_long(argc, argv, "h", longopts, NULL)) >= 0) {
+                k = common_option("audit", c, optarg, &o->c);
+                if (k < 0)
+                        return k;
+                if (k > 0)
+                        continue;
                 switch (c) {
-                case O_TRUST: o->trust_file = optarg; break;
                 case O_NODES: o->nodes_file = optarg; break;
                 case O_ARM: o->arm_file = optarg; break;
                 case O_OUT: o->out_file = optarg; break;
-                case O_MAXAGE:
-                        if (parse_duration(optarg, false, &o->max_age_s) < 0) {
-                                log_error("audit: invalid value \"%s\" for --max-age", optarg);
-                                return -EINVAL;
-                        }
-                        break;
-                case O_OUTPUT:
-                        if (parse_format(optarg, &o->format) < 0)
-                                return -EINVAL;
-                        break;
                 case 'h':
                         usage();
                         return 1;
@@ -96,10 +94,13 @@ static int parse_opts(int argc, char **argv, struct audit_opts *o)
                         return -EINVAL;
                 }
         }
+        if (o->c.output && parse_format(o->c.output, &o->format) < 0)
+                return -EINVAL;
         if (optind >= argc) {
                 log_error("audit: no envelope, directory or collector store given");
                 return -EINVAL;
         }
+        common_options_done(&o->c);
         return 0;
 }
 
@@ -235,19 +236,20 @@ static int exit_code(const struct run *r)
 
 int cmd_audit(int argc, char **argv)
 {
-        static const char *const domains[] = { ATTESTED_DEFAULT_DOMAIN, NULL };
-        struct audit_opts o = { .max_age_s = 30 * 60 };
+        struct audit_opts o = { .c = { .max_age_s = 30 * 60 } };
         struct trust_store *trust = NULL;
-        struct run r = { .v = { .domains = domains } };
+        struct run r = { .errors = false };
         int k = parse_opts(argc, argv, &o), rc;
 
         if (k != 0)
                 return k > 0 ? 0 : EXIT_USAGE;
-        if (trust_load(o.trust_file, &trust) < 0)
+        if (trust_load(o.c.trust_file, &trust) < 0)
                 return EXIT_CONFIG;
+        r.v.domains = o.c.domains;
+        r.v.max_doc_lifetime_s = o.c.attested_lifetime_s;
         r.v.trust = trust;
         r.v.now = r.a.now = time(NULL);
-        r.a.max_age_s = o.max_age_s;
+        r.a.max_age_s = o.c.max_age_s;
         if (verifier_init(&r.v) < 0) {
                 trust_store_free(trust);
                 return EXIT_SOFTWARE;

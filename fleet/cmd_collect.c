@@ -23,17 +23,14 @@
 #include "macro.h"
 #include "strparse.h"
 
-#define MAX_DOMAINS 8
 #define PEM_MAX (1024 * 1024)
 #define DRAIN_S 5
 
 struct collect_opts {
         const char *listen, *store;
         const char *tls_cert, *tls_key, *client_ca;
-        const char *token_file, *trust_file, *summary_key;
-        const char *domains[MAX_DOMAINS + 1];
-        unsigned n_domains;
-        uint64_t max_age_s;
+        const char *token_file, *summary_key;
+        struct common_opts c;
         uint64_t max_body;
         bool no_auth, insecure_listen;
 };
@@ -58,6 +55,7 @@ static void usage(FILE *out)
               "  --metadata-domain NAME allowed attested-document signer domain (repeatable;\n"
               "                         default metadata.azure.com)\n"
               "  --max-age DURATION     reject envelopes observed longer ago (default: no limit)\n"
+              "  --attested-max-lifetime DURATION  longest expiresOn - createdOn accepted (default 6h15m)\n"
               "  --summary-key FILE     PEM PKCS#8 P-256 key: sign a verification summary for\n"
               "                         each accepted envelope (not readable by group or other)\n"
               "  --max-body BYTES       largest accepted body, 1024..4194304 (default 4194304)\n"
@@ -67,9 +65,8 @@ static void usage(FILE *out)
 
 static int parse_opts(int argc, char **argv, struct collect_opts *o)
 {
-        enum { O_LISTEN = 256, O_STORE, O_CERT, O_KEY, O_CA, O_TOKEN, O_NOAUTH, O_INSECURE, O_TRUST, O_DOMAIN,
-               O_MAXAGE, O_SUMMARY, O_MAXBODY };
-        static const struct option longopts[] = {
+        enum { O_LISTEN = 256, O_STORE, O_CERT, O_KEY, O_CA, O_TOKEN, O_NOAUTH, O_INSECURE, O_SUMMARY, O_MAXBODY };
+        static const struct option own[] = {
                 { "listen", required_argument, NULL, O_LISTEN },
                 { "store", required_argument, NULL, O_STORE },
                 { "tls-cert", required_argument, NULL, O_CERT },
@@ -78,17 +75,22 @@ static int parse_opts(int argc, char **argv, struct collect_opts *o)
                 { "token-file", required_argument, NULL, O_TOKEN },
                 { "no-auth", no_argument, NULL, O_NOAUTH },
                 { "insecure-listen", no_argument, NULL, O_INSECURE },
-                { "imds-trust", required_argument, NULL, O_TRUST },
-                { "metadata-domain", required_argument, NULL, O_DOMAIN },
-                { "max-age", required_argument, NULL, O_MAXAGE },
                 { "summary-key", required_argument, NULL, O_SUMMARY },
                 { "max-body", required_argument, NULL, O_MAXBODY },
                 { "help", no_argument, NULL, 'h' },
                 { 0 },
         };
-        int c;
+        struct option longopts[24];
+        int c, k;
 
+        common_options(own, COPT_IMDS_TRUST | COPT_METADATA_DOMAIN | COPT_MAX_AGE | COPT_ATTESTED_LIFETIME,
+                       longopts, sizeof(longopts) / sizeof(longopts[0]));
         while ((c = getopt_long(argc, argv, "h", longopts, NULL)) >= 0) {
+                k = common_option("collect", c, optarg, &o->c);
+                if (k < 0)
+                        return k;
+                if (k > 0)
+                        continue;
                 switch (c) {
                 case O_LISTEN: o->listen = optarg; break;
                 case O_STORE: o->store = optarg; break;
@@ -98,21 +100,7 @@ static int parse_opts(int argc, char **argv, struct collect_opts *o)
                 case O_TOKEN: o->token_file = optarg; break;
                 case O_NOAUTH: o->no_auth = true; break;
                 case O_INSECURE: o->insecure_listen = true; break;
-                case O_TRUST: o->trust_file = optarg; break;
                 case O_SUMMARY: o->summary_key = optarg; break;
-                case O_DOMAIN:
-                        if (o->n_domains == MAX_DOMAINS) {
-                                log_error("collect: at most %d --metadata-domain", MAX_DOMAINS);
-                                return -EINVAL;
-                        }
-                        o->domains[o->n_domains++] = optarg;
-                        break;
-                case O_MAXAGE:
-                        if (parse_duration(optarg, false, &o->max_age_s) < 0) {
-                                log_error("collect: invalid value \"%s\" for --max-age", optarg);
-                                return -EINVAL;
-                        }
-                        break;
                 case O_MAXBODY:
                         if (parse_u64(optarg, &o->max_body) < 0 || o->max_body < 1024 ||
                             o->max_body > DSSE_MAX_ENVELOPE) {
@@ -132,6 +120,7 @@ static int parse_opts(int argc, char **argv, struct collect_opts *o)
                 log_error("collect: unexpected argument \"%s\"", argv[optind]);
                 return -EINVAL;
         }
+        common_options_done(&o->c);
         return 0;
 }
 
@@ -207,7 +196,7 @@ static int load(const struct collect_opts *o, struct resources *res)
         size_t len;
         int r;
 
-        if (trust_load(o->trust_file, &res->trust) < 0)
+        if (trust_load(o->c.trust_file, &res->trust) < 0)
                 return EXIT_CONFIG;
         if (o->summary_key) {
                 if (keyfile_read_private("--summary-key", o->summary_key, &pem, &len) < 0)
@@ -248,10 +237,10 @@ static void mhd_log(void *userdata, const char *msg)
 
 static int serve(const struct collect_opts *o, struct resources *res)
 {
-        static const char *const default_domains[] = { ATTESTED_DEFAULT_DOMAIN, NULL };
         struct collector_config cfg = {
-                .token_file = o->token_file, .max_age_s = o->max_age_s, .trust = res->trust,
-                .domains = o->n_domains ? o->domains : default_domains, .summary_key = res->summary_key,
+                .token_file = o->token_file, .max_age_s = o->c.max_age_s, .trust = res->trust,
+                .domains = o->c.domains, .summary_key = res->summary_key,
+                .max_doc_lifetime_s = o->c.attested_lifetime_s,
         };
         struct httpd_options hopts = {
                 .internal_thread = true, .max_body = o->max_body ? o->max_body : DSSE_MAX_ENVELOPE,

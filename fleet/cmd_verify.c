@@ -22,9 +22,8 @@
 #include "verify.h"
 
 struct verify_opts {
-        const char *trust_file;
+        struct common_opts c;
         const char *pubkey_file;
-        uint64_t max_age_s;
         bool json;
 };
 
@@ -37,6 +36,9 @@ static void usage(FILE *out)
               "chain checked at its own createdOn), subject, time window, freshness, and a\n"
               "re-appraisal of the facts. Exit 0 only if every envelope is valid.\n\n"
               "  --imds-trust FILE    PEM bundle replacing the built-in Microsoft roots\n"
+              "  --metadata-domain NAME  allowed attested-document signer domain (repeatable;\n"
+              "                       default " ATTESTED_DEFAULT_DOMAIN "; metadata.azure.us, metadata.azure.cn)\n"
+              "  --attested-max-lifetime DURATION  longest expiresOn - createdOn accepted (default 6h15m)\n"
               "  --pubkey FILE        require this PEM P-256 public key as the signer\n"
               "  --max-age DURATION   reject envelopes observed longer ago (e.g. 90s, 30m, 6h, 7d)\n"
               "  --output text|json   per-file results (default text)\n"
@@ -45,31 +47,25 @@ static void usage(FILE *out)
 
 static int parse_opts(int argc, char **argv, struct verify_opts *o)
 {
-        enum { O_TRUST = 256, O_PUBKEY, O_MAXAGE, O_OUTPUT };
-        static const struct option longopts[] = {
-                { "imds-trust", required_argument, NULL, O_TRUST },
+        enum { O_PUBKEY = 256 };
+        static const struct option own[] = {
                 { "pubkey", required_argument, NULL, O_PUBKEY },
-                { "max-age", required_argument, NULL, O_MAXAGE },
-                { "output", required_argument, NULL, O_OUTPUT },
                 { "help", no_argument, NULL, 'h' },
                 { 0 },
         };
-        int c;
+        struct option longopts[16];
+        int c, k;
 
+        common_options(own, COPT_IMDS_TRUST | COPT_METADATA_DOMAIN | COPT_MAX_AGE | COPT_OUTPUT |
+                       COPT_ATTESTED_LIFETIME, longopts, sizeof(longopts) / sizeof(longopts[0]));
         while ((c = getopt_long(argc, argv, "h", longopts, NULL)) >= 0) {
+                k = common_option("verify", c, optarg, &o->c);
+                if (k < 0)
+                        return k;
+                if (k > 0)
+                        continue;
                 switch (c) {
-                case O_TRUST: o->trust_file = optarg; break;
                 case O_PUBKEY: o->pubkey_file = optarg; break;
-                case O_MAXAGE:
-                        if (parse_duration(optarg, false, &o->max_age_s) < 0) {
-                                log_error("verify: invalid value \"%s\" for --max-age", optarg);
-                                return -EINVAL;
-                        }
-                        break;
-                case O_OUTPUT:
-                        if (parse_output_format("verify", optarg, &o->json) < 0)
-                                return -EINVAL;
-                        break;
                 case 'h':
                         usage(stdout);
                         return 1;
@@ -77,10 +73,13 @@ static int parse_opts(int argc, char **argv, struct verify_opts *o)
                         return -EINVAL;
                 }
         }
+        if (o->c.output && parse_output_format("verify", o->c.output, &o->json) < 0)
+                return -EINVAL;
         if (optind >= argc) {
                 log_error("verify: no envelope or directory given");
                 return -EINVAL;
         }
+        common_options_done(&o->c);
         return 0;
 }
 
@@ -115,13 +114,19 @@ static void emit(struct output *out, const char *file, const struct verify_resul
         out->total++;
         out->valid += ok;
         if (!out->json) {
+                /* Every string here may come from the envelope or a file name. */
+                char f[PATH_MAX * 2], d[sizeof(r->detail) * 4], vm[sizeof(r->vm_id) * 4];
+
+                escape_control(file, f, sizeof(f));
+                escape_control(r->detail, d, sizeof(d));
                 if (r->reason == VERIFY_VALID)
-                        printf("%s: valid: verdict %s, vmId %s, observedAt %s, sequence %llu, key %s\n", file,
-                               r->verdict, r->vm_id, r->observed_at, (unsigned long long) r->sequence, r->key_id);
+                        printf("%s: valid: verdict %s, vmId %s, observedAt %s, sequence %llu, key %s\n", f,
+                               r->verdict, escape_control(r->vm_id, vm, sizeof(vm)), r->observed_at,
+                               (unsigned long long) r->sequence, r->key_id);
                 else if (ok)
-                        printf("%s: valid signature only: %s\n", file, r->detail);
+                        printf("%s: valid signature only: %s\n", f, d);
                 else
-                        printf("%s: invalid: %s: %s\n", file, verify_reason_names[r->reason], r->detail);
+                        printf("%s: invalid: %s: %s\n", f, verify_reason_names[r->reason], d);
                 return;
         }
         o = cJSON_CreateObject();
@@ -191,15 +196,15 @@ static void verify_dir(struct verifier *v, struct output *out, const char *dir)
 
 static int run(const struct verify_opts *o, char **paths, int n)
 {
-        static const char *const domains[] = { ATTESTED_DEFAULT_DOMAIN, NULL };
         struct trust_store *trust = NULL;
         struct public_key *pub = NULL;
         struct output out = { .json = o->json };
-        struct verifier v = { .domains = domains, .max_age_s = o->max_age_s, .now = time(NULL) };
+        struct verifier v = { .domains = o->c.domains, .max_age_s = o->c.max_age_s,
+                              .max_doc_lifetime_s = o->c.attested_lifetime_s, .now = time(NULL) };
         struct stat st;
         int rc = EXIT_CONFIG;
 
-        if (trust_load(o->trust_file, &trust) < 0 || (o->pubkey_file && load_pubkey(o->pubkey_file, &pub) < 0))
+        if (trust_load(o->c.trust_file, &trust) < 0 || (o->pubkey_file && load_pubkey(o->pubkey_file, &pub) < 0))
                 goto out;
         v.trust = trust;
         v.pubkey = pub;

@@ -120,7 +120,8 @@ int collector_new(const struct collector_config *cfg, struct cstore *store, stru
                 return -ENOMEM;
         c->cfg = *cfg;
         c->store = store;
-        c->verifier = (struct verifier){ .trust = cfg->trust, .domains = cfg->domains, .max_age_s = cfg->max_age_s };
+        c->verifier = (struct verifier){ .trust = cfg->trust, .domains = cfg->domains, .max_age_s = cfg->max_age_s,
+                                         .max_doc_lifetime_s = cfg->max_doc_lifetime_s };
         if (verifier_init(&c->verifier) < 0) {
                 free(c);
                 return -ENOMEM;

@@ -24,6 +24,7 @@
 struct collector_config {
         const char *token_file;         /* bearer token, re-read per request; NULL: none */
         uint64_t max_age_s;             /* 0: no freshness limit */
+        uint64_t max_doc_lifetime_s;    /* 0: the built-in cap (verify.h) */
         const struct trust_store *trust;
         const char *const *domains;
         const struct signing_key *summary_key;  /* NULL: no summaries */

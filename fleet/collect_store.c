@@ -500,13 +500,15 @@ enum chain_status cstore_chain(const struct cstore *s, const char *key_id, uint6
         return CHAIN_GAP;
 }
 
-/* "2026-11-27T19:30:40Z" -> "20261127T193040Z": sorts, and needs no quoting anywhere. */
+/* "2026-11-27T19:30:40Z" -> "20261127T193040Z": sorts, and needs no quoting
+ * anywhere. Only digits, 'T' and 'Z' are kept, whatever the input, so no
+ * control character or separator can reach a file name. */
 static void compact_time(const char *rfc3339, char out[32])
 {
         size_t j = 0;
 
         for (size_t i = 0; rfc3339[i] && j < 31; i++)
-                if (rfc3339[i] != '-' && rfc3339[i] != ':')
+                if ((rfc3339[i] >= '0' && rfc3339[i] <= '9') || rfc3339[i] == 'T' || rfc3339[i] == 'Z')
                         out[j++] = rfc3339[i];
         out[j] = '\0';
 }

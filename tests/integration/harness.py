@@ -8,6 +8,7 @@ import tempfile
 import time
 
 HOSTENC = os.environ['HOSTENC']
+P256_N = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 FAKE_IMDS = os.environ['FAKE_IMDS']
 HOSTROOTS = os.environ['HOSTROOTS']
 IMDS_FIXTURES = os.environ['IMDS_FIXTURES']
@@ -69,3 +70,11 @@ def hostenc(*args, env=None):
     return subprocess.run([HOSTENC] + list(args), capture_output=True, text=True, env=e, timeout=300)
 
 
+
+
+def low_s(der):
+    """The one form of a DER ECDSA P-256 signature hostenc accepts: s <= n/2
+    (python3-cryptography signs with either half)."""
+    from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
+    r, s = decode_dss_signature(der)
+    return encode_dss_signature(r, min(s, P256_N - s))

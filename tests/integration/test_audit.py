@@ -17,7 +17,7 @@ import xml.etree.ElementTree as ET
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from harness import HOSTROOTS, IMDS_FIXTURES, FakeImds, hostenc
+from harness import HOSTROOTS, IMDS_FIXTURES, FakeImds, hostenc, low_s
 
 CHROMIUM = shutil.which('chromium')
 ARTIFACTS = os.environ.get('AUDIT_ARTIFACTS', tempfile.gettempdir())
@@ -91,7 +91,7 @@ class Fleet(unittest.TestCase):
         for seq in range(2, PER_VM + 1):
             st['predicate']['sequence'] = seq
             payload = json.dumps(st, separators=(',', ':')).encode()
-            sig = cls.key.sign(pae(payload), ec.ECDSA(hashes.SHA256()))
+            sig = low_s(cls.key.sign(pae(payload), ec.ECDSA(hashes.SHA256())))
             env = {'payloadType': PAYLOAD_TYPE, 'payload': base64.b64encode(payload).decode(),
                    'signatures': [{'keyid': '', 'sig': base64.b64encode(sig).decode()}]}
             with open(os.path.join(cls.store, '%s-%d.json' % (node_name(i), seq)), 'w') as f:

@@ -28,7 +28,7 @@ import warnings
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from harness import HOSTENC, HOSTROOTS, FakeImds, hostenc
+from harness import HOSTENC, HOSTROOTS, FakeImds, hostenc, low_s
 
 PAYLOAD_TYPE = 'application/vnd.in-toto+json'
 DSSE_JSON = 'application/vnd.in-toto+dsse+json'
@@ -199,7 +199,7 @@ class Collect(unittest.TestCase):
 
     def resign(self, st, key='a'):
         payload = json.dumps(st, separators=(',', ':')).encode()
-        sig = self.keys[key][1].sign(pae(PAYLOAD_TYPE, payload), ec.ECDSA(hashes.SHA256()))
+        sig = low_s(self.keys[key][1].sign(pae(PAYLOAD_TYPE, payload), ec.ECDSA(hashes.SHA256())))
         return json.dumps({'payloadType': PAYLOAD_TYPE, 'payload': base64.b64encode(payload).decode(),
                            'signatures': [{'keyid': '', 'sig': base64.b64encode(sig).decode()}]}).encode() + b'\n'
 

@@ -19,7 +19,7 @@ import jsonschema
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from harness import HOSTROOTS, FakeImds, hostenc
+from harness import HOSTROOTS, FakeImds, hostenc, low_s
 
 SCHEMA = json.load(open(os.environ['STATEMENT_SCHEMA']))
 DSSE = os.environ['DSSE_TESTDATA']
@@ -87,7 +87,7 @@ class Evidence(unittest.TestCase):
 
     def resign(self, statement, key='a', payload_type=PAYLOAD_TYPE, name='resigned.json'):
         payload = json.dumps(statement, separators=(',', ':')).encode()
-        sig = self.keys[key][1].sign(pae(payload_type, payload), ec.ECDSA(hashes.SHA256()))
+        sig = low_s(self.keys[key][1].sign(pae(payload_type, payload), ec.ECDSA(hashes.SHA256())))
         env = {'payloadType': payload_type, 'payload': base64.b64encode(payload).decode(),
                'signatures': [{'keyid': '', 'sig': base64.b64encode(sig).decode()}]}
         path = os.path.join(self.tmp, name)

@@ -87,6 +87,27 @@ static void test_good_2026_04_and_2024(void **state)
         assert_non_null(strstr(f.signer_issuer, "Issuing CA 07"));
 }
 
+/* The real documents, at their own times: a 6 h life within the cap, and a
+ * leaf valid at createdOn and through expiresOn (so an envelope observed in
+ * the window passes verify's leaf-at-observedAt rule), though expired now. */
+static void test_real_documents_lifetime_and_leaf_validity(void **state)
+{
+        static const char *const names[] = {
+                "tc_good_2026-07-28_eastus_tls-g2-rsa-ca-ocsp-02.json",
+                "tc_good_2026-04-23_eastus_azure-rsa-tls-issuing-ca-04.json",
+                "tc_good_2024-06-28_southcentralus_azure-rsa-tls-issuing-ca-07.b64",
+        };
+        struct attested_facts f;
+
+        for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+                verify_at_own_time(names[i], &f);
+                assert_int_equal(f.state, ATTESTED_OK);
+                assert_true(f.expires_at - f.created_at <= ATTESTED_MAX_LIFETIME_S);
+                assert_true(f.signer_not_before > 0 && f.signer_not_before <= f.created_at);
+                assert_true(f.signer_not_after >= f.expires_at);
+        }
+}
+
 static void test_expired_leaf_is_untrusted_now(void **state)
 {
         struct attested_facts f;
@@ -219,6 +240,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_good_2026_07_g2_hierarchy),
                 cmocka_unit_test(test_good_2026_04_and_2024),
+                cmocka_unit_test(test_real_documents_lifetime_and_leaf_validity),
                 cmocka_unit_test(test_expired_leaf_is_untrusted_now),
                 cmocka_unit_test(test_old_hierarchies_verify_signature_but_not_chain),
                 cmocka_unit_test(test_negative_vectors),

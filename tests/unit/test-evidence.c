@@ -195,8 +195,8 @@ static void test_envelope_parse(void **state)
 {
         struct dsse_envelope e;
         char err[128];
-        /* "hi?" in URL-safe base64 without padding is "aGk_". */
-        const char *ok = "{\"payloadType\":\"t\",\"payload\":\"aGk_\",\"signatures\":[{\"sig\":\"AAE\"}],\"x\":1}";
+        /* "hi?" in standard, padded base64 is "aGk/". */
+        const char *ok = "{\"payloadType\":\"t\",\"payload\":\"aGk/\",\"signatures\":[{\"sig\":\"AAE=\"}],\"x\":1}";
         static const char *const bad[] = {
                 "", "[]", "{\"payload\":\"\",\"signatures\":[{\"sig\":\"\"}]}",
                 "{\"payloadType\":1,\"payload\":\"\",\"signatures\":[{\"sig\":\"\"}]}",
@@ -206,6 +206,9 @@ static void test_envelope_parse(void **state)
                 "{\"payloadType\":\"t\",\"payload\":\"\",\"signatures\":[{\"sig\":\"\",\"keyid\":[]}]}",
                 "{\"payloadType\":\"t\",\"payload\":\"\"}",
         };
+        /* One base64 form only: URL-safe, unpadded, whitespace, non-zero
+         * unused bits are each refused as non-canonical; "!!" is no base64. */
+        static const char *const noncanonical[] = { "aGk_", "aGk", "aGk/\\n", " aGk/", "aGl=" };
 
         assert_int_equal(dsse_envelope_parse(ok, strlen(ok), &e, err, sizeof(err)), 0);
         assert_int_equal(e.payload_len, 3);
@@ -215,6 +218,16 @@ static void test_envelope_parse(void **state)
         dsse_envelope_done(&e);
         for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
                 assert_int_equal(dsse_envelope_parse(bad[i], strlen(bad[i]), &e, err, sizeof(err)), -EBADMSG);
+        for (size_t i = 0; i < sizeof(noncanonical) / sizeof(noncanonical[0]); i++) {
+                char json[160];
+
+                snprintf(json, sizeof(json), "{\"payloadType\":\"t\",\"payload\":\"%s\",\"signatures\":[{\"sig\":\"AAE=\"}]}",
+                         noncanonical[i]);
+                assert_int_equal(dsse_envelope_parse(json, strlen(json), &e, err, sizeof(err)), -EDOM);
+                snprintf(json, sizeof(json), "{\"payloadType\":\"t\",\"payload\":\"aGk/\",\"signatures\":[{\"sig\":\"%s\"}]}",
+                         noncanonical[i]);
+                assert_int_equal(dsse_envelope_parse(json, strlen(json), &e, err, sizeof(err)), -EDOM);
+        }
 }
 
 static void test_example_envelope_verifies(void **state)

@@ -114,9 +114,40 @@ static void test_read_secret(void **state)
         unlink(path);
 }
 
+static void test_rfc3339_strict(void **state)
+{
+        static const char *const bad[] = {
+                "", "2026-12-04T12:00:00", "2026-12-04T12:00:00z", " 2026-12-04T12:00:00Z", "2026-12-04T12:00:00Z ",
+                "2026-12-04 12:00:00Z", "2026-12-04T 2:00:00Z", "2026-12-4T12:00:00Z", "+026-12-04T12:00:00Z",
+                "2026-02-30T12:00:00Z", "2026-12-04T24:00:00Z", "2026-12-04T12:00:00.5Z", "2026-12-04T12:00:00+00:00",
+                "2026-12-04T12:00:00Z\n",
+        };
+        time_t t = 0;
+
+        assert_int_equal(parse_rfc3339_utc("2026-12-04T12:00:00Z", &t), 0);
+        assert_int_equal((long long) t, 1796385600LL);
+        for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+                t = 7;
+                assert_int_equal(parse_rfc3339_utc(bad[i], &t), -EINVAL);
+                assert_int_equal((long long) t, 7);
+        }
+}
+
+static void test_escape_control(void **state)
+{
+        char buf[32];
+
+        assert_string_equal(escape_control("node-1", buf, sizeof(buf)), "node-1");
+        assert_string_equal(escape_control("a\x1b[2Jb\nc\x7f", buf, sizeof(buf)), "a\\x1b[2Jb\\x0ac\\x7f");
+        /* Truncation never splits an escape. */
+        assert_string_equal(escape_control("abcd\n", buf, 7), "abcd");
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_rfc3339_strict),
+                cmocka_unit_test(test_escape_control),
                 cmocka_unit_test(test_utf8_sanitize),
                 cmocka_unit_test(test_read_secret),
                 cmocka_unit_test(test_parse_u64),
