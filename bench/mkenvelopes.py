@@ -19,6 +19,9 @@ import sys
 
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
+
+P256_N = 0xFFFFFFFF00000000FFFFFFFFFFFFFFFFBCE6FAADA7179E84F3B9CAC2FC632551
 
 
 def pae(payload_type, payload):
@@ -39,7 +42,9 @@ def make(base_path, key_path, out_dir, n):
         statement['predicate']['sequence'] = i
         statement['predicate'].pop('previous', None)
         payload = json.dumps(statement, separators=(',', ':')).encode()
-        sig = key.sign(pae(env['payloadType'], payload), ec.ECDSA(hashes.SHA256()))
+        r, s = decode_dss_signature(key.sign(pae(env['payloadType'], payload), ec.ECDSA(hashes.SHA256())))
+        # hostenc accepts only the low-S form (docs/SECURITY.md, canonical form).
+        sig = encode_dss_signature(r, min(s, P256_N - s))
         out = {'payloadType': env['payloadType'], 'payload': base64.b64encode(payload).decode(),
                'signatures': [{'keyid': keyid, 'sig': base64.b64encode(sig).decode()}]}
         with open(os.path.join(out_dir, 'env-%0*d.json' % (width, i)), 'w') as f:

@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -47,14 +48,15 @@ int fsync_parent(const char *path)
         return fsync_path(dirname(copy));
 }
 
-int durable_temp(const char *path, const char *data, size_t len, char **ret_tmp)
+/* Fills tmp (PATH_MAX bytes) with the data in a new "<path>.tmp.XXXXXX". */
+static int temp_write(const char *path, const char *data, size_t len, char tmp[static PATH_MAX], int *ret_fd)
 {
-        _cleanup_free_ char *tmp = NULL;
         _cleanup_close_ int fd = -EBADF;
-        int r;
+        int n, r;
 
-        if (asprintf(&tmp, "%s.tmp.XXXXXX", path) < 0)
-                return -ENOMEM;
+        n = snprintf(tmp, PATH_MAX, "%s.tmp.XXXXXX", path);
+        if (n < 0 || n >= PATH_MAX)
+                return -ENAMETOOLONG;
         fd = mkostemp(tmp, O_CLOEXEC);
         if (fd < 0)
                 return negative_errno();
@@ -63,7 +65,25 @@ int durable_temp(const char *path, const char *data, size_t len, char **ret_tmp)
                 (void) unlink(tmp);
                 return r;
         }
-        *ret_tmp = TAKE_PTR(tmp);
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+int durable_temp(const char *path, const char *data, size_t len, char **ret_tmp)
+{
+        _cleanup_close_ int fd = -EBADF;
+        char tmp[PATH_MAX], *copy;
+        int r;
+
+        r = temp_write(path, data, len, tmp, &fd);
+        if (r < 0)
+                return r;
+        copy = strdup(tmp);
+        if (!copy) {
+                (void) unlink(tmp);
+                return -ENOMEM;
+        }
+        *ret_tmp = copy;
         return 0;
 }
 
@@ -82,13 +102,14 @@ int durable_install_new(const char *tmp, const char *path)
 
 int durable_write(const char *path, const char *data, size_t len, bool replace)
 {
-        _cleanup_free_ char *tmp = NULL;
+        _cleanup_close_ int fd = -EBADF;
+        char tmp[PATH_MAX];
         int r;
 
-        r = durable_temp(path, data, len, &tmp);
+        r = temp_write(path, data, len, tmp, &fd);
         if (r < 0)
                 return r;
-        r = fsync_path(tmp);
+        r = fsync(fd) < 0 ? negative_errno() : 0;
         if (r == 0 && replace && rename(tmp, path) < 0)
                 r = negative_errno();
         if (r == 0 && !replace)
