@@ -3,7 +3,6 @@
  * collect_store.h and docs/collector.md. */
 #include "collect_store.h"
 
-#include <cjson/cJSON.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -18,199 +17,16 @@
 #include <unistd.h>
 
 #include "buf.h"
+#include "collect_index.h"
+#include "collect_tables.h"
 #include "crypto.h"
 #include "durable.h"
-#include "json.h"
 #include "macro.h"
-#include "report.h"
 #include "strparse.h"
 #include "timeutil.h"
 
 #define INDEX_NAME "index.jsonl"
 #define INDEX_LINE_MAX (8 * 1024)
-
-const char *const chain_status_names[CHAIN_COUNT] = { "first", "ok", "gap", "replay" };
-
-/* ---- interned strings (vmIds, keyIds) ------------------------------------- */
-
-struct strtab {
-        char **strs;
-        uint32_t n, cap;
-        uint32_t *slots;        /* index + 1; 0 = empty */
-        uint32_t nslots;        /* a power of two */
-};
-
-static uint64_t mix64(uint64_t x)
-{
-        x ^= x >> 30;
-        x *= 0xbf58476d1ce4e5b9ULL;
-        x ^= x >> 27;
-        x *= 0x94d049bb133111ebULL;
-        return x ^ (x >> 31);
-}
-
-static uint64_t hash_str(const char *s, uint64_t salt)
-{
-        uint64_t h = 0xcbf29ce484222325ULL ^ salt;
-
-        for (; *s; s++)
-                h = (h ^ (unsigned char) *s) * 0x100000001b3ULL;
-        return mix64(h);
-}
-
-static int strtab_grow(struct strtab *t)
-{
-        uint32_t n = t->nslots ? t->nslots * 2 : 64;
-        uint32_t *slots = calloc(n, sizeof(*slots));
-
-        if (!slots)
-                return -ENOMEM;
-        for (uint32_t i = 0; i < t->n; i++) {
-                uint32_t j = (uint32_t) hash_str(t->strs[i], 0) & (n - 1);
-
-                while (slots[j])
-                        j = (j + 1) & (n - 1);
-                slots[j] = i + 1;
-        }
-        free(t->slots);
-        t->slots = slots;
-        t->nslots = n;
-        return 0;
-}
-
-/* The index of s, or -1 when absent. */
-static int64_t strtab_find(const struct strtab *t, const char *s)
-{
-        if (!t->nslots)
-                return -1;
-        for (uint32_t j = (uint32_t) hash_str(s, 0) & (t->nslots - 1); t->slots[j]; j = (j + 1) & (t->nslots - 1))
-                if (!strcmp(t->strs[t->slots[j] - 1], s))
-                        return t->slots[j] - 1;
-        return -1;
-}
-
-/* The index of s, added if new; *ret_new tells which. gcc 12's analyzer
- * loses the copy once it is stored in t->strs (in the function part that
- * IPA splits off) and calls it a leak; strtab_done() frees every entry,
- * and valgrind and LeakSanitizer check that at run time. */
-#if !defined(__clang__)
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wanalyzer-malloc-leak"
-#endif
-static int64_t strtab_intern(struct strtab *t, const char *s, bool *ret_new)
-{
-        int64_t i = strtab_find(t, s);
-        char *copy;
-        uint32_t j;
-
-        *ret_new = false;
-        if (i >= 0)
-                return i;
-        if ((t->n + 1) * 10 > t->nslots * 7 && strtab_grow(t) < 0)
-                return -ENOMEM;
-        if (t->n == t->cap) {
-                uint32_t cap = t->cap ? t->cap * 2 : 64;
-                char **strs = realloc(t->strs, cap * sizeof(*strs));
-
-                if (!strs)
-                        return -ENOMEM;
-                t->strs = strs;
-                t->cap = cap;
-        }
-        copy = strdup(s);
-        if (!copy)
-                return -ENOMEM;
-        t->strs[t->n] = copy;
-        for (j = (uint32_t) hash_str(s, 0) & (t->nslots - 1); t->slots[j]; j = (j + 1) & (t->nslots - 1))
-                ;
-        t->slots[j] = t->n + 1;
-        *ret_new = true;
-        return t->n++;
-}
-#if !defined(__clang__)
-#pragma GCC diagnostic pop
-#endif
-
-static void strtab_done(struct strtab *t)
-{
-        for (uint32_t i = 0; i < t->n; i++)
-                free(t->strs[i]);
-        free(t->strs);
-        free(t->slots);
-}
-
-/* ---- digests seen ------------------------------------------------------------ */
-
-struct drec {
-        uint8_t digest[32];
-        uint64_t sequence;
-        uint32_t vm;            /* in vms */
-        uint8_t used;
-        uint8_t chain;
-};
-
-struct dtab {
-        struct drec *recs;
-        uint64_t n, cap;        /* cap: a power of two */
-        uint64_t salt;          /* digests are attacker-chosen: keep probing unpredictable */
-};
-
-static uint64_t hash_digest(const struct dtab *t, const uint8_t d[32])
-{
-        uint64_t x;
-
-        memcpy(&x, d, sizeof(x));
-        return mix64(x ^ t->salt);
-}
-
-static struct drec *dtab_slot(const struct dtab *t, const uint8_t d[32])
-{
-        uint64_t j = hash_digest(t, d) & (t->cap - 1);
-
-        while (t->recs[j].used && memcmp(t->recs[j].digest, d, 32))
-                j = (j + 1) & (t->cap - 1);
-        return &t->recs[j];
-}
-
-static int dtab_grow(struct dtab *t)
-{
-        uint64_t cap = t->cap ? t->cap * 2 : 1024;
-        struct dtab n = { .cap = cap, .salt = t->salt, .n = t->n };
-
-        n.recs = calloc(cap, sizeof(*n.recs));
-        if (!n.recs)
-                return -ENOMEM;
-        for (uint64_t i = 0; i < t->cap; i++)
-                if (t->recs[i].used)
-                        *dtab_slot(&n, t->recs[i].digest) = t->recs[i];
-        free(t->recs);
-        *t = n;
-        return 0;
-}
-
-static int dtab_add(struct dtab *t, const struct drec *r)
-{
-        struct drec *s;
-
-        if ((t->n + 1) * 10 > t->cap * 7 && dtab_grow(t) < 0)
-                return -ENOMEM;
-        s = dtab_slot(t, r->digest);
-        if (!s->used)
-                t->n++;
-        *s = *r;
-        s->used = 1;
-        return 0;
-}
-
-static const struct drec *dtab_get(const struct dtab *t, const uint8_t d[32])
-{
-        const struct drec *s;
-
-        if (!t->cap)
-                return NULL;
-        s = dtab_slot(t, d);
-        return s->used ? s : NULL;
-}
 
 /* ---- the store ------------------------------------------------------------------ */
 
@@ -249,16 +65,6 @@ static int ensure_dir(const char *path, const char *parent)
         if (mkdir(path, 0755) == 0)
                 return fsync_path(parent);
         return errno == EEXIST ? 0 : negative_errno();
-}
-
-static bool hex64(const char *s)
-{
-        size_t i;
-
-        for (i = 0; i < 64; i++)
-                if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-                        return false;
-        return s[64] == '\0';
 }
 
 static int set_head(struct cstore *s, int64_t key, uint64_t seq, const uint8_t digest[32])
@@ -305,27 +111,12 @@ static int remember(struct cstore *s, const uint8_t digest[32], const char *vm_i
 
 static int parse_line(struct cstore *s, const char *line, size_t len)
 {
-        _cleanup_(cjson_deletep) cJSON *o = cJSON_ParseWithLength(line, len);
-        const cJSON *sha = cJSON_GetObjectItemCaseSensitive(o, "sha256");
-        const cJSON *vm = cJSON_GetObjectItemCaseSensitive(o, "vmId");
-        const cJSON *key = cJSON_GetObjectItemCaseSensitive(o, "keyId");
-        const cJSON *seq = cJSON_GetObjectItemCaseSensitive(o, "sequence");
-        const cJSON *chain = cJSON_GetObjectItemCaseSensitive(o, "chain");
-        const cJSON *bytes = cJSON_GetObjectItemCaseSensitive(o, "bytes");
-        uint8_t digest[32];
-        int c;
+        struct cindex_rec rec;
+        int r = cindex_parse_line(line, len, &rec);
 
-        if (!cJSON_IsString(sha) || !hex64(sha->valuestring) || !cJSON_IsString(vm) || !cJSON_IsString(key) ||
-            !cJSON_IsNumber(seq) || seq->valuedouble < 1 || seq->valuedouble >= 9007199254740992.0 ||
-            !cJSON_IsString(chain))
-                return -EBADMSG;
-        for (c = 0; c < CHAIN_COUNT && strcmp(chain->valuestring, chain_status_names[c]); c++)
-                ;
-        if (c == CHAIN_COUNT || hex_decode(sha->valuestring, digest, 32) < 0)
-                return -EBADMSG;
-        return remember(s, digest, vm->valuestring, key->valuestring, (uint64_t) seq->valuedouble,
-                        (enum chain_status) c,
-                        cJSON_IsNumber(bytes) && bytes->valuedouble >= 0 ? (uint64_t) bytes->valuedouble : 0);
+        if (r < 0)
+                return r;
+        return remember(s, rec.digest, rec.vm_id, rec.key_id, rec.sequence, rec.chain, rec.bytes);
 }
 
 /* Reads the index; a last line without its newline was never acknowledged
@@ -560,61 +351,12 @@ static int make_dir(const char *path, bool *ret_new)
         return *ret_new || errno == EEXIST ? 0 : negative_errno();
 }
 
-static char *index_line(const struct cstore_entry *e)
-{
-        _cleanup_(cjson_deletep) cJSON *o = cJSON_CreateObject();
-        char when[32];
-        char *text, *line;
-        size_t n;
-
-        if (!o)
-                return NULL;
-        format_rfc3339(e->received_at, when);
-        cJSON_AddStringToObject(o, "sha256", e->sha256);
-        cJSON_AddStringToObject(o, "vmId", e->vm_id);
-        cJSON_AddStringToObject(o, "keyId", e->key_id);
-        cJSON_AddNumberToObject(o, "sequence", (double) e->sequence);
-        if (*e->previous)
-                cJSON_AddStringToObject(o, "previous", e->previous);
-        else
-                cJSON_AddNullToObject(o, "previous");
-        cJSON_AddStringToObject(o, "observedAt", e->observed_at);
-        cJSON_AddStringToObject(o, "verdict", e->verdict);
-        cJSON_AddStringToObject(o, "receivedAt", when);
-        cJSON_AddStringToObject(o, "chain", chain_status_names[e->chain]);
-        cJSON_AddNumberToObject(o, "bytes", (double) e->bytes);
-        text = json_print(o, true);
-        if (!text)
-                return NULL;
-        n = strlen(text);
-        line = realloc(text, n + 2);
-        if (!line) {
-                free(text);
-                return NULL;
-        }
-        line[n] = '\n';
-        line[n + 1] = '\0';
-        return line;
-}
-
 /* Lines, all or nothing: a failed append is cut off again, so that no
  * line ever follows a torn one. */
 static int append_index(struct cstore *s, const char *line, size_t len)
 {
-        size_t done = 0;
-        int r = 0;
+        int r = write_all(s->index_fd, line, len);
 
-        while (done < len) {
-                ssize_t w = write(s->index_fd, line + done, len - done);
-
-                if (w < 0 && errno == EINTR)
-                        continue;
-                if (w <= 0) {
-                        r = w < 0 ? negative_errno() : -EIO;
-                        break;
-                }
-                done += (size_t) w;
-        }
         if (r == 0 && fdatasync(s->index_fd) < 0)
                 r = negative_errno();
         if (r < 0) {
@@ -635,7 +377,7 @@ int cstore_stage(struct cstore *s, const struct cstore_entry *e, const char *dat
         char when[32];
         int r;
 
-        if (!hex64(e->sha256) || hex_decode(e->sha256, digest, 32) < 0 || !safe_name(e->vm_id))
+        if (!cindex_hex64(e->sha256) || hex_decode(e->sha256, digest, 32) < 0 || !safe_name(e->vm_id))
                 return bad(err, errsz, -EINVAL, "refusing to store: digest or vmId unusable as a file name");
         st = calloc(1, sizeof(*st));
         if (!st)
@@ -647,7 +389,7 @@ int cstore_stage(struct cstore *s, const struct cstore_entry *e, const char *dat
             asprintf(&st->vm_link, "%s/%s-%06llu-%s.json", st->vm_dir, when, (unsigned long long) e->sequence,
                      e->sha256) < 0 ||
             (summary && asprintf(&st->sum, "%s/summaries/%s.json", s->dir, e->sha256) < 0) ||
-            !(st->line = index_line(e))) {
+            !(st->line = cindex_format_line(e))) {
                 cstore_staged_free(st);
                 return bad(err, errsz, -ENOMEM, "out of memory");
         }
