@@ -332,7 +332,7 @@ static int workload_fetch(struct aztoken *a, const char *scope, struct buf *body
         static const char *const headers[] = { "Content-Type: application/x-www-form-urlencoded",
                                                "Accept: application/json", NULL };
         _cleanup_secret_ char *assertion = NULL, *form = NULL;
-        char url[512], code[80];
+        char url[512], code[80], *jwt;
         size_t len, form_len = 0;
         int r, n;
 
@@ -348,15 +348,15 @@ static int workload_fetch(struct aztoken *a, const char *scope, struct buf *body
                          r == -E2BIG ? "larger than 16 KiB" : r == -EINVAL ? "holds a NUL byte" : strerror(-r));
                 return r;
         }
-        (void) strstrip(assertion);
-        if (!*assertion) {
+        jwt = strstrip(assertion);
+        if (!*jwt) {
                 snprintf(err, errsz, "AZURE_FEDERATED_TOKEN_FILE %s is empty", a->token_file);
                 return -EBADMSG;
         }
         form = form_encode((const char *const[]){
                 "client_id", a->client_id, "scope", scope, "grant_type", "client_credentials",
                 "client_assertion_type", "urn:ietf:params:oauth:client-assertion-type:jwt-bearer",
-                "client_assertion", assertion, NULL }, &form_len);
+                "client_assertion", jwt, NULL }, &form_len);
         if (!form)
                 return -ENOMEM;
         struct http_request req = {
