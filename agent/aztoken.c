@@ -391,7 +391,7 @@ static int managed_fetch(struct aztoken *a, const char *scope, struct buf *body,
                 slen -= 9;
         memcpy(resource, scope, slen);
         resource[slen] = '\0';
-        memcpy(query, "resource=", 9);
+        memcpy(query, "resource=", sizeof("resource="));
         p = form_escape(query + 9, resource);
         if (*a->client_id) {
                 memcpy(p, "&client_id=", 12);
