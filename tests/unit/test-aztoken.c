@@ -7,11 +7,18 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
 #include <stdbool.h>
+#include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "aztoken.h"
+#include "http.h"
 #include "macro.h"
+
+extern char **environ;
 
 #define SCOPE "https://storage.azure.com/.default"
 #define CLIENT "11111111-2222-3333-4444-555555555555"
@@ -38,6 +45,7 @@ struct fake {
 static struct fake fk;
 static char tmpdir[64];
 static char token_file[128];
+static pid_t fake_pid;          /* fake_entra.py while it runs */
 
 static int fake_request(void *u, const struct http_request *req, struct http_response *resp)
 {
@@ -167,12 +175,17 @@ static int setup(void **state)
 
 static int teardown(void **state)
 {
+        static const char *const files[] = { "azure-identity-token", "stderr", "port", "access", "expected" };
         char p[192];
 
-        snprintf(p, sizeof(p), "%s/azure-identity-token", tmpdir);
-        (void) unlink(p);
-        snprintf(p, sizeof(p), "%s/stderr", tmpdir);
-        (void) unlink(p);
+        if (fake_pid > 0) {     /* a failed end-to-end test */
+                (void) kill(fake_pid, SIGTERM);
+                (void) waitpid(fake_pid, NULL, 0);
+        }
+        for (size_t i = 0; i < ARRAY_SIZE(files); i++) {
+                snprintf(p, sizeof(p), "%s/%s", tmpdir, files[i]);
+                (void) unlink(p);
+        }
         (void) rmdir(tmpdir);
         env_clear();
         return 0;
@@ -526,6 +539,62 @@ static void test_transport_errors(void **state)
         aztoken_free(a);
 }
 
+/* The real libcurl transport against tests/fakes/fake_entra.py: the POST
+ * form and headers as a server parses them, and the IMDS query. */
+static void test_end_to_end_with_curl(void **state)
+{
+        char port_file[192], access[192], expected[192], url[64], tok[128], *port = NULL;
+        const char *script = test_dir("FAKE_ENTRA"), *py = test_dir("PYTHON");
+        const char *argv[] = { py, script, "--port-file", port_file, "--tenant", TENANT,
+                         "--client-id", CLIENT, "--assertion-file", expected,
+                         "--access-token-file", access, "--lifetime", "60", NULL };
+        struct http_transport *curl = NULL;
+        struct aztoken *a = NULL;
+        size_t n;
+        int st;
+
+        snprintf(port_file, sizeof(port_file), "%s/port", tmpdir);
+        snprintf(access, sizeof(access), "%s/access", tmpdir);
+        snprintf(expected, sizeof(expected), "%s/expected", tmpdir);
+        write_file(access, "issued-by-fake-entra\n");
+        write_file(expected, "eyJhbGciOiJSUzI1NiJ9.assertion-one.sig");
+        assert_int_equal(posix_spawn(&fake_pid, py, NULL, NULL, (char *const *) argv, environ), 0);
+        for (int i = 0; i < 1000 && read_file_bounded(port_file, 16, &port, &n) < 0; i++)
+                nanosleep(&(struct timespec){ .tv_nsec = 20 * 1000 * 1000 }, NULL);
+        assert_non_null(port);
+        snprintf(url, sizeof(url), "http://127.0.0.1:%d", atoi(port));
+        free(port);
+        assert_int_equal(http_curl_new(&curl), 0);
+
+        env_workload(url);
+        assert_int_equal(aztoken_new(curl, NULL, &a), 0);
+        assert_int_equal(aztoken_get(a, SCOPE, time(NULL), tok, sizeof(tok)), 0);
+        assert_string_equal(tok, "issued-by-fake-entra");
+        /* A rotated assertion the fake does not know yet is refused. */
+        write_file(token_file, "eyJhbGciOiJSUzI1NiJ9.unknown.sig");
+        aztoken_invalidate(a);
+        assert_int_equal(aztoken_get(a, SCOPE, time(NULL), tok, sizeof(tok)), -EACCES);
+        aztoken_free(a);
+        write_file(token_file, "eyJhbGciOiJSUzI1NiJ9.assertion-one.sig\n");
+
+        env_clear();
+        setenv("AZURE_CLIENT_ID", CLIENT, 1);
+        assert_int_equal(aztoken_new(curl, url, &a), 0);
+        memset(tok, 0, sizeof(tok));
+        assert_int_equal(aztoken_get(a, SCOPE, time(NULL), tok, sizeof(tok)), 0);
+        assert_string_equal(tok, "issued-by-fake-entra");
+        aztoken_free(a);
+
+        http_curl_free(curl);
+        assert_int_equal(kill(fake_pid, SIGTERM), 0);
+        assert_int_equal(waitpid(fake_pid, &st, 0), fake_pid);
+        fake_pid = 0;
+        assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+        (void) unlink(port_file);
+        (void) unlink(access);
+        (void) unlink(expected);
+}
+
 int main(void)
 {
         const struct CMUnitTest tests[] = {
@@ -544,6 +613,7 @@ int main(void)
                 cmocka_unit_test(test_token_file_problems),
                 cmocka_unit_test(test_errors_log_one_line_without_secrets),
                 cmocka_unit_test(test_transport_errors),
+                cmocka_unit_test(test_end_to_end_with_curl),
         };
 
         return cmocka_run_group_tests(tests, setup, teardown);
