@@ -24,6 +24,26 @@ bool cindex_hex64(const char *s)
         return s[64] == '\0';
 }
 
+bool cindex_safe_name(const char *s)
+{
+        if (!*s || *s == '.' || strlen(s) > 63)
+                return false;
+        for (; *s; s++)
+                if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
+                      *s == '-' || *s == '.' || *s == '_'))
+                        return false;
+        return true;
+}
+
+/* A keyId as hostenc names keys ("SHA256:" and base64): visible ASCII. */
+static bool printable(const char *s)
+{
+        for (; *s; s++)
+                if (*s < 0x21 || *s > 0x7e)
+                        return false;
+        return true;
+}
+
 static const char *string_of(const cJSON *o, const char *key)
 {
         const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
@@ -41,7 +61,8 @@ int cindex_parse_line(const char *line, size_t len, struct cindex_rec *ret)
         struct cindex_rec rec = { 0 };
         int c;
 
-        if (!sha || !cindex_hex64(sha) || !vm || !key || !chain || !cJSON_IsNumber(seq) ||
+        if (!sha || !cindex_hex64(sha) || !vm || !cindex_safe_name(vm) || !key || !*key || !printable(key) ||
+            !chain || !cJSON_IsNumber(seq) ||
             !(seq->valuedouble >= 1 && seq->valuedouble < 9007199254740992.0))
                 return -EBADMSG;
         for (c = 0; c < CHAIN_COUNT && strcmp(chain, chain_status_names[c]); c++)

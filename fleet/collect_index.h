@@ -22,12 +22,17 @@ struct cindex_rec {
 };
 
 /* Parses one line (without its newline). -EBADMSG when it is not an entry:
- * not JSON, a digest that is not 64 lower-case hex digits, a vmId or keyId
- * missing or too long, a sequence outside 1 .. 2^53 - 1, an unknown chain. */
+ * not JSON, a digest that is not 64 lower-case hex digits, a vmId that is
+ * not a safe file name (cindex_safe_name), a keyId that is not visible
+ * ASCII, either missing or too long, a sequence outside 1 .. 2^53 - 1, an unknown chain. */
 int cindex_parse_line(const char *line, size_t len, struct cindex_rec *ret);
 
 /* The line for an entry, newline included (free()); NULL when out of memory. */
 char *cindex_format_line(const struct cstore_entry *e);
+
+/* What the store accepts as a vmId, since it names a directory: 1..63
+ * bytes of [0-9A-Za-z._-], not starting with a dot. */
+bool cindex_safe_name(const char *s);
 
 /* 64 lower-case hex digits and nothing else. */
 bool cindex_hex64(const char *s);

@@ -304,17 +304,6 @@ static void compact_time(const char *rfc3339, char out[32])
         out[j] = '\0';
 }
 
-static bool safe_name(const char *s)
-{
-        if (!*s || *s == '.' || strlen(s) > 63)
-                return false;
-        for (; *s; s++)
-                if (!((*s >= '0' && *s <= '9') || (*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') ||
-                      *s == '-' || *s == '.' || *s == '_'))
-                        return false;
-        return true;
-}
-
 struct cstore_staged {
         char *obj_dir, *obj, *obj_tmp;
         char *vm_dir, *vm_link;
@@ -377,7 +366,7 @@ int cstore_stage(struct cstore *s, const struct cstore_entry *e, const char *dat
         char when[32];
         int r;
 
-        if (!cindex_hex64(e->sha256) || hex_decode(e->sha256, digest, 32) < 0 || !safe_name(e->vm_id))
+        if (!cindex_hex64(e->sha256) || hex_decode(e->sha256, digest, 32) < 0 || !cindex_safe_name(e->vm_id))
                 return bad(err, errsz, -EINVAL, "refusing to store: digest or vmId unusable as a file name");
         st = calloc(1, sizeof(*st));
         if (!st)
