@@ -257,8 +257,11 @@ int cmd_audit(int argc, char **argv)
                 (void) load_export(&r, o.nodes_file, "--nodes", audit_load_nodes);
         if (o.arm_file)
                 (void) load_export(&r, o.arm_file, "--arm", audit_load_arm);
-        audit_finish(&r.a);
-        rc = write_report(&o, &r.a) < 0 ? AUDIT_ERRORS : exit_code(&r);
+        if (audit_finish(&r.a) < 0) {
+                log_error("audit: out of memory");
+                rc = EXIT_SOFTWARE;
+        } else
+                rc = write_report(&o, &r.a) < 0 ? AUDIT_ERRORS : exit_code(&r);
         audit_done(&r.a);
         verifier_done(&r.v);
         trust_store_free(trust);
