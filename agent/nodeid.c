@@ -214,8 +214,9 @@ static int arm_walk(struct fleet_view *v, const cJSON *o, unsigned depth)
 
         if (depth > 8)
                 return 0;
-        if (cJSON_IsObject(o) && member(o, "vmId") && arm_object(v, o) < 0)
-                return -ENOMEM;
+        /* A VM object is taken whole: its "properties" would count it twice. */
+        if (cJSON_IsObject(o) && member(o, "vmId"))
+                return arm_object(v, o);
         cJSON_ArrayForEach(c, o)
                 if ((cJSON_IsObject(c) || cJSON_IsArray(c)) && arm_walk(v, c, depth + 1) < 0)
                         return -ENOMEM;
