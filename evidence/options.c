@@ -25,23 +25,35 @@ int parse_output_format(const char *cmd, const char *value, bool *ret_json)
         return 0;
 }
 
-int trust_load(const char *file, struct trust_store **ret)
+int trust_load_digest(const char *file, struct trust_store **ret, char *sha256_hex)
 {
         _cleanup_free_ char *pem = NULL;
-        size_t len;
+        const char *bytes = hostenc_trust_bundle;
+        size_t len = hostenc_trust_bundle_len;
+        uint8_t d[32];
         int r;
 
-        if (!file)
-                return trust_store_from_pem(hostenc_trust_bundle, hostenc_trust_bundle_len, ret);
-        r = read_file_bounded(file, TRUST_FILE_MAX, &pem, &len);
-        if (r < 0) {
-                log_error("--imds-trust %s: %s", file, strerror(-r));
-                return r;
+        if (file) {
+                r = read_file_bounded(file, TRUST_FILE_MAX, &pem, &len);
+                if (r < 0) {
+                        log_error("--imds-trust %s: %s", file, strerror(-r));
+                        return r;
+                }
+                bytes = pem;
         }
-        r = trust_store_from_pem(pem, len, ret);
-        if (r < 0)
+        r = trust_store_from_pem(bytes, len, ret);
+        if (r < 0 && file)
                 log_error("--imds-trust %s: no self-signed trust anchor in the PEM bundle", file);
+        if (r == 0 && sha256_hex) {
+                sha256(bytes, len, d);
+                hex_encode(d, sizeof(d), sha256_hex);
+        }
         return r;
+}
+
+int trust_load(const char *file, struct trust_store **ret)
+{
+        return trust_load_digest(file, ret, NULL);
 }
 
 /* Values above 0x10000 so they never meet a command's own option codes. */

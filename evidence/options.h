@@ -24,6 +24,8 @@ int parse_output_format(const char *cmd, const char *value, bool *ret_json);
 
 /* The built-in trust bundle, or the PEM bundle in file; logs its error. */
 int trust_load(const char *file, struct trust_store **ret);
+/* The same, and the hex SHA-256 of the bundle's bytes (65 bytes). */
+int trust_load_digest(const char *file, struct trust_store **ret, char *sha256_hex);
 
 /* ---- Options several commands share: one definition each -------------- */
 

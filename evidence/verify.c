@@ -426,6 +426,7 @@ static void describe(struct work *w, struct verify_result *r)
 
         copy_string(get(node, "name"), r->node_name, sizeof(r->node_name));
         copy_string(get(node, "providerID"), r->provider_id, sizeof(r->provider_id));
+        (void) strcpy_bounded(r->subscription_id, sizeof(r->subscription_id), w->doc.subscription_id);
         copy_string(get(vm, "vmSize"), r->vm_size, sizeof(r->vm_size));
         copy_string(get(vm, "encryptionAtHost"), r->eah_claim, sizeof(r->eah_claim));
         r->observed = w->observed;

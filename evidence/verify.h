@@ -70,6 +70,7 @@ struct verify_result {
         /* From a valid statement, for fleet views (hostenc audit). */
         char node_name[256];
         char provider_id[512];
+        char subscription_id[64];       /* Microsoft-signed, from the attested document */
         char vm_size[64];
         char eah_claim[16];             /* IMDS encryptionAtHost as claimed; "" when absent */
         char deciding_reason[64];       /* first failing or unknown fail-check's reason */

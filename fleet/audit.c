@@ -1,15 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "audit.h"
 
-#include <cjson/cJSON.h>
-#include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
-#include "json.h"
 #include "macro.h"
 #include "strparse.h"
 
@@ -19,6 +16,7 @@ void audit_done(struct audit *a)
 {
         free(a->nodes);
         free(a->invalid);
+        fleet_view_done(&a->fleet);
         a->nodes = NULL;
         a->invalid = NULL;
         a->n_nodes = a->n_invalid = 0;
@@ -41,14 +39,11 @@ static int grow(void **p, size_t *cap, size_t n, size_t size)
         return 0;
 }
 
-static struct audit_node *find(struct audit *a, const char *vm_id, const char *name)
+static struct audit_node *find_vm(struct audit *a, const char *vm_id)
 {
-        for (size_t i = 0; i < a->n_nodes; i++) {
-                struct audit_node *n = &a->nodes[i];
-
-                if ((vm_id && *vm_id && !strcasecmp(n->vm_id, vm_id)) || (name && *name && !strcmp(n->name, name)))
-                        return n;
-        }
+        for (size_t i = 0; i < a->n_nodes; i++)
+                if (!strcasecmp(a->nodes[i].vm_id, vm_id))
+                        return &a->nodes[i];
         return NULL;
 }
 
@@ -81,7 +76,7 @@ int audit_add_result(struct audit *a, const char *file, const struct verify_resu
                 a->invalid[a->n_invalid++].r = *r;
                 return 0;
         }
-        n = find(a, r->vm_id, NULL);
+        n = find_vm(a, r->vm_id);
         if (!n && !(n = add_node(a)))
                 return -ENOMEM;
         (void) strcpy_bounded(n->vm_id, sizeof(n->vm_id), r->vm_id);
@@ -93,105 +88,90 @@ int audit_add_result(struct audit *a, const char *file, const struct verify_resu
                 return 0;
         n->has_evidence = true;
         n->latest = *r;
-        if (!n->in_cluster && *r->node_name)
-                (void) strcpy_bounded(n->name, sizeof(n->name), r->node_name);
         (void) strcpy_bounded(n->vm_size, sizeof(n->vm_size), r->vm_size);
-        if (!*n->pool)
-                pool_from_name(n->name, n->pool, sizeof(n->pool));
         return 0;
-}
-
-static const char *label(const cJSON *labels, const char *key)
-{
-        return cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(labels, key));
-}
-
-static void cluster_node(struct audit *a, const cJSON *item)
-{
-        const cJSON *md = cJSON_GetObjectItemCaseSensitive(item, "metadata");
-        const cJSON *labels = cJSON_GetObjectItemCaseSensitive(md, "labels");
-        const char *name = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(md, "name"));
-        const char *pool = label(labels, "kubernetes.azure.com/agentpool"), *size = label(labels, "node.kubernetes.io/instance-type");
-        struct audit_node *n;
-
-        if (!name)
-                return;
-        n = find(a, NULL, name);
-        if (!n && !(n = add_node(a)))
-                return;
-        (void) strcpy_bounded(n->name, sizeof(n->name), name);
-        n->in_cluster = true;
-        if (pool)
-                (void) strcpy_bounded(n->pool, sizeof(n->pool), pool);
-        else if (!*n->pool)
-                pool_from_name(name, n->pool, sizeof(n->pool));
-        if (size && !*n->vm_size)
-                (void) strcpy_bounded(n->vm_size, sizeof(n->vm_size), size);
 }
 
 int audit_load_nodes(struct audit *a, const char *json, size_t len, char *err, size_t errsz)
 {
-        _cleanup_(cjson_deletep) cJSON *root = cJSON_ParseWithLength(json, len);
-        const cJSON *items = cJSON_GetObjectItemCaseSensitive(root, "items"), *item;
+        int r = fleet_load_nodes(&a->fleet, json, len, err, errsz);
 
-        if (!cJSON_IsArray(items)) {
-                snprintf(err, errsz, "not a Kubernetes list with items[] (kubectl get nodes -o json)");
-                return -EBADMSG;
-        }
-        cJSON_ArrayForEach(item, items)
-                cluster_node(a, item);
-        a->have_cluster = true;
-        return 0;
-}
-
-static const cJSON *member(const cJSON *o, const char *key)
-{
-        const cJSON *v = cJSON_GetObjectItem(o, key);     /* ARM casing varies between tools */
-
-        return v ? v : cJSON_GetObjectItem(cJSON_GetObjectItem(o, "properties"), key);
-}
-
-static void arm_object(struct audit *a, const cJSON *o)
-{
-        const char *vm_id = cJSON_GetStringValue(member(o, "vmId"));
-        const cJSON *eah = cJSON_GetObjectItem(member(o, "securityProfile"), "encryptionAtHost");
-        struct audit_node *n;
-
-        if (!vm_id)
-                return;
-        n = find(a, vm_id, NULL);
-        if (!n)
-                return;         /* a VM the audit has no node or evidence for */
-        /* ARM writes a boolean; some exports stringify it. */
-        if (cJSON_IsTrue(eah) || (cJSON_IsString(eah) && !strcasecmp(eah->valuestring, "true")))
-                n->arm = ARM_TRUE;
-        else if (cJSON_IsFalse(eah) || cJSON_IsString(eah) || cJSON_IsNull(eah) || !eah)
-                n->arm = ARM_FALSE;
-}
-
-static void arm_walk(struct audit *a, const cJSON *o, unsigned depth)
-{
-        const cJSON *c;
-
-        if (depth > 8)
-                return;
-        if (cJSON_IsObject(o) && member(o, "vmId"))
-                arm_object(a, o);
-        cJSON_ArrayForEach(c, o)
-                if (cJSON_IsObject(c) || cJSON_IsArray(c))
-                        arm_walk(a, c, depth + 1);
+        a->have_cluster = a->fleet.have_cluster;
+        return r;
 }
 
 int audit_load_arm(struct audit *a, const char *json, size_t len, char *err, size_t errsz)
 {
-        _cleanup_(cjson_deletep) cJSON *root = cJSON_ParseWithLength(json, len);
+        int r = fleet_load_arm(&a->fleet, json, len, err, errsz);
 
-        if (!cJSON_IsObject(root) && !cJSON_IsArray(root)) {
-                snprintf(err, errsz, "not JSON (az vmss list-instances / az vm show / Resource Graph output)");
-                return -EBADMSG;
+        a->have_arm = a->fleet.have_arm;
+        return r;
+}
+
+static void take_labels(struct audit_node *n, const struct cluster_node *c)
+{
+        (void) strcpy_bounded(n->name, sizeof(n->name), c->name);
+        n->in_cluster = true;
+        if (*c->pool)
+                (void) strcpy_bounded(n->pool, sizeof(n->pool), c->pool);
+        if (!*n->vm_size)
+                (void) strcpy_bounded(n->vm_size, sizeof(n->vm_size), c->vm_size);
+}
+
+/* One VM's freshest valid evidence, tied to the Node whose identity is its
+ * Microsoft-signed vmId; the name it claims only ever counts against it. */
+static void bind_evidence(struct audit *a, struct audit_node *n, bool *taken)
+{
+        const struct binding_claim claim = { .vm_id = n->vm_id, .subscription = n->latest.subscription_id,
+                                             .node_name = n->latest.node_name, .provider_id = n->latest.provider_id };
+        const struct cluster_node *c = NULL;
+        const struct arm_vm *arm = fleet_arm_vm(&a->fleet, n->vm_id);
+
+        n->binding = fleet_bind(&a->fleet, &claim, &c, n->binding_why, sizeof(n->binding_why));
+        n->arm = arm ? arm->eah : ARM_ABSENT;
+        if (!a->have_cluster)   /* nothing to contradict the claim with: show it */
+                (void) strcpy_bounded(n->name, sizeof(n->name), n->latest.node_name);
+        if (c) {
+                size_t k = (size_t) (c - a->fleet.nodes);
+
+                n->bound_by = fleet_node_is_vm(c, n->vm_id);
+                take_labels(n, c);
+                if (taken[k] && n->binding == BINDING_BOUND) {
+                        n->binding = BINDING_MISATTRIBUTED;
+                        snprintf(n->binding_why, sizeof(n->binding_why),
+                                 "another VM's evidence is already bound to Node \"%s\"", c->name);
+                }
+                taken[k] = true;
         }
-        arm_walk(a, root, 0);
-        a->have_arm = true;
+        if (!*n->pool)
+                pool_from_name(n->name, n->pool, sizeof(n->pool));
+}
+
+/* A cluster Node no evidence is bound to: missing, whatever names other
+ * envelopes claim. */
+static int add_missing(struct audit *a, const struct cluster_node *c)
+{
+        struct audit_node *n = add_node(a);
+
+        if (!n)
+                return -ENOMEM;
+        take_labels(n, c);
+        if (!*n->pool)
+                pool_from_name(n->name, n->pool, sizeof(n->pool));
+        for (size_t k = 0; k < a->fleet.n_arm; k++)
+                if (fleet_node_is_vm(c, a->fleet.arm[k].vm_id) != NODEID_NONE) {
+                        n->arm = a->fleet.arm[k].eah;
+                        (void) strcpy_bounded(n->vm_id, sizeof(n->vm_id), a->fleet.arm[k].vm_id);
+                        break;
+                }
+        if (!*c->system_uuid && !*c->arm_vm_id)
+                snprintf(n->binding_why, sizeof(n->binding_why),
+                         "the Node has no systemUUID, and no providerID found in the ARM export, to bind evidence by");
+        else if (*c->system_uuid && *c->arm_vm_id && !nodeid_uuid_match(c->system_uuid, c->arm_vm_id))
+                snprintf(n->binding_why, sizeof(n->binding_why),
+                         "the Node's systemUUID %s and its providerID's vmId %s disagree", c->system_uuid, c->arm_vm_id);
+        else if (!*n->vm_id)
+                (void) strcpy_bounded(n->vm_id, sizeof(n->vm_id), *c->system_uuid ? c->system_uuid : c->arm_vm_id);
         return 0;
 }
 
@@ -202,6 +182,10 @@ static unsigned findings_of(const struct audit *a, const struct audit_node *n)
 
         if (!n->has_evidence)
                 return n->in_cluster ? FINDING_MISSING : FINDING_INVALID_ONLY;
+        if (n->binding == BINDING_MISATTRIBUTED)
+                f |= FINDING_MISATTRIBUTED;
+        else if (n->binding == BINDING_FOREIGN)
+                f |= FINDING_FOREIGN;
         if (evidence_age_exceeds(a->now, n->latest.observed, a->max_age_s))
                 f |= FINDING_STALE;
         if (!strcmp(n->latest.verdict, "noncompliant"))
@@ -221,12 +205,24 @@ static int by_pool_then_name(const void *x, const void *y)
         return c ? c : strcmp(a->name, b->name);
 }
 
-void audit_finish(struct audit *a)
+int audit_finish(struct audit *a)
 {
+        size_t n_evidence = a->n_nodes;
+        _cleanup_free_ bool *taken = calloc(a->fleet.n_nodes + 1, sizeof(*taken));
+
+        if (!taken)
+                return -ENOMEM;
+        fleet_link(&a->fleet);
+        for (size_t i = 0; i < n_evidence; i++)
+                bind_evidence(a, &a->nodes[i], taken);
+        for (size_t k = 0; k < a->fleet.n_nodes; k++)
+                if (!taken[k] && add_missing(a, &a->fleet.nodes[k]) < 0)
+                        return -ENOMEM;
         for (size_t i = 0; i < a->n_nodes; i++)
                 a->nodes[i].findings = findings_of(a, &a->nodes[i]);
         if (a->n_nodes > 1)     /* qsort's base must not be NULL, even for no nodes */
                 qsort(a->nodes, a->n_nodes, sizeof(*a->nodes), by_pool_then_name);
+        return 0;
 }
 
 const char *audit_node_state(const struct audit_node *n)
@@ -235,6 +231,10 @@ const char *audit_node_state(const struct audit_node *n)
                 return "missing";
         if (!n->has_evidence)
                 return "invalid";
+        if (n->findings & FINDING_MISATTRIBUTED)
+                return "misattributed";
+        if (n->findings & FINDING_FOREIGN)
+                return "foreign";
         if (n->findings & FINDING_STALE)
                 return "stale";
         return n->latest.verdict;
@@ -251,6 +251,8 @@ void audit_totals(const struct audit *a, struct audit_totals *t)
                 t->unknown += !strcmp(s, "unknown");
                 t->stale += !strcmp(s, "stale");
                 t->missing += !strcmp(s, "missing");
+                t->misattributed += !strcmp(s, "misattributed");
+                t->foreign += !strcmp(s, "foreign");
                 t->arm_mismatch += !!(a->nodes[i].findings & FINDING_ARM_MISMATCH);
         }
 }
@@ -276,6 +278,8 @@ size_t audit_groups(const struct audit *a, struct audit_group *out, size_t max)
                 out[k].unknown += !strcmp(state, "unknown");
                 out[k].stale += !strcmp(state, "stale");
                 out[k].missing += !strcmp(state, "missing");
+                out[k].misattributed += !strcmp(state, "misattributed");
+                out[k].foreign += !strcmp(state, "foreign");
         }
         return n;
 }

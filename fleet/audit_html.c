@@ -8,10 +8,14 @@
 #include "report.h"
 #include "timeutil.h"
 
-#define N_STATES 6
+#define N_STATES 8
+#define STATE_INVALID 5
 
-static const char *const states[N_STATES] = { "compliant", "noncompliant", "unknown", "stale", "missing", "invalid" };
-static const char *const colours[N_STATES] = { "#2e7d32", "#c62828", "#f9a825", "#6d4c41", "#455a64", "#8e24aa" };
+/* Only "compliant" is green; a state this table does not know is drawn as invalid. */
+static const char *const states[N_STATES] = { "compliant", "noncompliant", "unknown", "stale", "missing", "invalid",
+                                              "misattributed", "foreign" };
+static const char *const colours[N_STATES] = { "#2e7d32", "#c62828", "#f9a825", "#6d4c41", "#455a64", "#8e24aa",
+                                               "#ad1457", "#283593" };
 
 static unsigned state_index(const struct audit_node *n)
 {
@@ -20,7 +24,7 @@ static unsigned state_index(const struct audit_node *n)
         for (unsigned i = 0; i < N_STATES; i++)
                 if (!strcmp(s, states[i]))
                         return i;
-        return 5;
+        return STATE_INVALID;
 }
 
 static void count_states(const struct audit *a, const char *pool, size_t out[N_STATES])
@@ -128,14 +132,15 @@ static void group_table(FILE *o, const struct audit *a)
         size_t n = audit_groups(a, g, 512);
 
         fputs("<table id=\"groups\"><tr><th>pool</th><th>VM size</th><th>nodes</th><th>noncompliant</th>"
-              "<th>unknown</th><th>stale</th><th>missing</th></tr>\n", o);
+              "<th>unknown</th><th>stale</th><th>missing</th><th>misattributed</th><th>foreign</th></tr>\n", o);
         for (size_t i = 0; i < n; i++) {
                 fputs("<tr><td>", o);
                 xml_escape(o, g[i].pool);
                 fputs("</td><td>", o);
                 xml_escape(o, g[i].vm_size);
-                fprintf(o, "</td><td>%zu</td><td>%zu</td><td>%zu</td><td>%zu</td><td>%zu</td></tr>\n", g[i].nodes,
-                        g[i].noncompliant, g[i].unknown, g[i].stale, g[i].missing);
+                fprintf(o, "</td><td>%zu</td><td>%zu</td><td>%zu</td><td>%zu</td><td>%zu</td><td>%zu</td><td>%zu</td></tr>\n",
+                        g[i].nodes, g[i].noncompliant, g[i].unknown, g[i].stale, g[i].missing, g[i].misattributed,
+                        g[i].foreign);
         }
         fputs("</table>\n", o);
 }

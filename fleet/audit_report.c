@@ -37,13 +37,15 @@ void audit_describe(const struct audit_node *n, char *out, size_t sz)
 #define ESC(s) escape_control((s), (char[1024]){ 0 }, 1024)
 #define ADD(...) (o += (size_t) snprintf(out + o, o < sz ? sz - o : 0, __VA_ARGS__))
         if (n->findings & FINDING_MISSING)
-                ADD("no valid evidence for this cluster node");
+                ADD("no valid evidence for this cluster node%s%s", *n->binding_why ? ": " : "", n->binding_why);
+        if (n->findings & (FINDING_MISATTRIBUTED | FINDING_FOREIGN))
+                ADD("%s", n->binding_why);
         if (n->findings & FINDING_INVALID_ONLY)
                 ADD("only invalid evidence");
         if (n->findings & FINDING_NONCOMPLIANT)
-                ADD("noncompliant (%s)", n->latest.deciding_reason);
+                ADD("%snoncompliant (%s)", o ? "; " : "", n->latest.deciding_reason);
         if (n->findings & FINDING_UNKNOWN)
-                ADD("unknown (%s)", n->latest.deciding_reason);
+                ADD("%sunknown (%s)", o ? "; " : "", n->latest.deciding_reason);
         if (n->findings & FINDING_STALE)
                 ADD("%sevidence from %s is stale", o ? "; " : "", n->latest.observed_at);
         if (n->findings & FINDING_ARM_MISMATCH)
@@ -80,11 +82,12 @@ static void groups_text(FILE *out, const struct audit *a)
         struct audit_group g[MAX_GROUPS];
         size_t n = audit_groups(a, g, MAX_GROUPS);
 
-        fprintf(out, "%-16s %-20s %6s %13s %8s %6s %8s\n", "POOL", "VM SIZE", "NODES", "NONCOMPLIANT", "UNKNOWN",
-                "STALE", "MISSING");
+        fprintf(out, "%-16s %-20s %6s %13s %8s %6s %8s %14s %8s\n", "POOL", "VM SIZE", "NODES", "NONCOMPLIANT",
+                "UNKNOWN", "STALE", "MISSING", "MISATTRIBUTED", "FOREIGN");
         for (size_t i = 0; i < n; i++)
-                fprintf(out, "%-16s %-20s %6zu %13zu %8zu %6zu %8zu\n", ESC(g[i].pool), *g[i].vm_size ? ESC(g[i].vm_size) : "-",
-                        g[i].nodes, g[i].noncompliant, g[i].unknown, g[i].stale, g[i].missing);
+                fprintf(out, "%-16s %-20s %6zu %13zu %8zu %6zu %8zu %14zu %8zu\n", ESC(g[i].pool),
+                        *g[i].vm_size ? ESC(g[i].vm_size) : "-", g[i].nodes, g[i].noncompliant, g[i].unknown, g[i].stale,
+                        g[i].missing, g[i].misattributed, g[i].foreign);
         fputc('\n', out);
 }
 
@@ -95,8 +98,9 @@ void audit_write_text(FILE *out, const struct audit *a)
 
         audit_totals(a, &t);
         fprintf(out, "hostenc audit: %zu nodes, %zu envelopes (%zu invalid)\n", t.nodes, a->envelopes, t.invalid_files);
-        fprintf(out, "  compliant %zu, noncompliant %zu, unknown %zu, stale %zu, missing evidence %zu, ARM mismatch %zu\n\n",
-                t.compliant, t.noncompliant, t.unknown, t.stale, t.missing, t.arm_mismatch);
+        fprintf(out, "  compliant %zu, noncompliant %zu, unknown %zu, stale %zu, missing evidence %zu, ARM mismatch %zu, "
+                     "misattributed %zu, foreign %zu\n\n",
+                t.compliant, t.noncompliant, t.unknown, t.stale, t.missing, t.arm_mismatch, t.misattributed, t.foreign);
         groups_text(out, a);
         fprintf(out, "%-16s %-44s %-20s %-13s %s\n", "POOL", "NODE", "VM SIZE", "STATE", "FINDINGS");
         for (size_t i = 0; i < a->n_nodes; i++) {
@@ -112,7 +116,8 @@ void audit_write_text(FILE *out, const struct audit *a)
 static cJSON *node_json(const struct audit_node *n)
 {
         cJSON *o = cJSON_CreateObject(), *f = cJSON_CreateArray();
-        static const char *const names[] = { "noncompliant", "unknown", "stale", "missing", "armMismatch", "invalidOnly" };
+        static const char *const names[AUDIT_N_FINDINGS] = { "noncompliant", "unknown", "stale", "missing",
+                                                              "armMismatch", "invalidOnly", "misattributed", "foreign" };
         char why[512];
 
         cJSON_AddStringToObject(o, "node", n->name);
@@ -121,8 +126,12 @@ static cJSON *node_json(const struct audit_node *n)
         cJSON_AddStringToObject(o, "vmSize", n->vm_size);
         cJSON_AddStringToObject(o, "state", audit_node_state(n));
         cJSON_AddBoolToObject(o, "inCluster", n->in_cluster);
+        cJSON_AddStringToObject(o, "binding", n->has_evidence ? binding_names[n->binding] : "none");
+        cJSON_AddStringToObject(o, "boundBy", nodeid_match_name(n->bound_by));
         cJSON_AddNumberToObject(o, "envelopes", n->envelopes);
         if (n->has_evidence) {
+                cJSON_AddStringToObject(o, "claimedNode", n->latest.node_name);
+                cJSON_AddStringToObject(o, "subscriptionId", n->latest.subscription_id);
                 cJSON_AddStringToObject(o, "observedAt", n->latest.observed_at);
                 cJSON_AddStringToObject(o, "reason", n->latest.deciding_reason);
                 cJSON_AddStringToObject(o, "encryptionAtHostClaim", n->latest.eah_claim);
@@ -130,7 +139,7 @@ static cJSON *node_json(const struct audit_node *n)
                 cJSON_AddNumberToObject(o, "sequence", (double) n->latest.sequence);
         }
         cJSON_AddStringToObject(o, "arm", n->arm == ARM_ABSENT ? "absent" : n->arm == ARM_TRUE ? "true" : "false");
-        for (unsigned b = 0; b < 6; b++)
+        for (unsigned b = 0; b < AUDIT_N_FINDINGS; b++)
                 if (n->findings & (1u << b))
                         cJSON_AddItemToArray(f, cJSON_CreateString(names[b]));
         cJSON_AddItemToObject(o, "findings", f);
@@ -155,6 +164,8 @@ static cJSON *groups_json(const struct audit *a)
                 cJSON_AddNumberToObject(o, "unknown", (double) g[i].unknown);
                 cJSON_AddNumberToObject(o, "stale", (double) g[i].stale);
                 cJSON_AddNumberToObject(o, "missing", (double) g[i].missing);
+                cJSON_AddNumberToObject(o, "misattributed", (double) g[i].misattributed);
+                cJSON_AddNumberToObject(o, "foreign", (double) g[i].foreign);
                 cJSON_AddItemToArray(arr, o);
         }
         return arr;
@@ -177,6 +188,8 @@ int audit_write_json(FILE *out, const struct audit *a)
         cJSON_AddNumberToObject(s, "stale", (double) t.stale);
         cJSON_AddNumberToObject(s, "missing", (double) t.missing);
         cJSON_AddNumberToObject(s, "armMismatch", (double) t.arm_mismatch);
+        cJSON_AddNumberToObject(s, "misattributed", (double) t.misattributed);
+        cJSON_AddNumberToObject(s, "foreign", (double) t.foreign);
         cJSON_AddNumberToObject(s, "invalidFiles", (double) t.invalid_files);
         cJSON_AddItemToObject(o, "summary", s);
         cJSON_AddItemToObject(o, "groups", groups_json(a));

@@ -37,8 +37,10 @@ static void usage(void)
 {
         puts("Usage: hostenc audit [OPTIONS] ENVELOPE...|DIR|COLLECTOR-STORE\n"
              "Verifies every envelope (as hostenc verify does), keeps each VM's freshest valid\n"
-             "one, and reports the fleet: nodes without evidence, stale or invalid evidence,\n"
-             "claims that disagree with ARM, noncompliant nodes by pool and VM size.\n"
+             "one, binds it to a Node by identity (systemUUID, or providerID through --arm;\n"
+             "never by the name it claims), and reports the fleet: nodes without evidence,\n"
+             "misattributed or foreign evidence, stale or invalid evidence, claims that\n"
+             "disagree with ARM, noncompliant nodes by pool and VM size.\n"
              "Exit: 0 all compliant, 1 findings, 2 an input could not be read.\n\n"
              "  --nodes FILE          kubectl get nodes -o json (finds nodes without evidence)\n"
              "  --arm FILE            az vmss list-instances / az vm show / Resource Graph JSON\n"
@@ -260,8 +262,11 @@ int cmd_audit(int argc, char **argv)
                 (void) load_export(&r, o.nodes_file, "--nodes", audit_load_nodes);
         if (o.arm_file)
                 (void) load_export(&r, o.arm_file, "--arm", audit_load_arm);
-        audit_finish(&r.a);
-        rc = write_report(&o, &r.a) < 0 ? AUDIT_ERRORS : exit_code(&r);
+        if (audit_finish(&r.a) < 0) {
+                log_error("audit: out of memory");
+                rc = EXIT_SOFTWARE;
+        } else
+                rc = write_report(&o, &r.a) < 0 ? AUDIT_ERRORS : exit_code(&r);
         audit_done(&r.a);
         verifier_done(&r.v);
         trust_store_free(trust);

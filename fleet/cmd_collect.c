@@ -30,6 +30,7 @@ struct collect_opts {
         const char *listen, *store;
         const char *tls_cert, *tls_key, *client_ca;
         const char *token_file, *summary_key;
+        const char *nodes_file, *arm_file;
         struct common_opts c;
         uint64_t max_body;
         bool no_auth, insecure_listen;
@@ -59,13 +60,18 @@ static void usage(FILE *out)
               "  --summary-key FILE     PEM PKCS#8 P-256 key: sign a verification summary for\n"
               "                         each accepted envelope (not readable by group or other)\n"
               "  --max-body BYTES       largest accepted body, 1024..4194304 (default 4194304)\n"
+              "  --nodes FILE           kubectl get nodes -o json: bind each envelope to the Node\n"
+              "                         whose systemUUID/providerID is its signed vmId (re-read\n"
+              "                         when it changes)\n"
+              "  --arm FILE             az vmss list-instances / az vm show / Resource Graph JSON\n"
               "  --client-ca FILE       not supported: terminate mTLS in a sidecar or ingress\n"
               "  -h, --help             this text\n", out);
 }
 
 static int parse_opts(int argc, char **argv, struct collect_opts *o)
 {
-        enum { O_LISTEN = 256, O_STORE, O_CERT, O_KEY, O_CA, O_TOKEN, O_NOAUTH, O_INSECURE, O_SUMMARY, O_MAXBODY };
+        enum { O_LISTEN = 256, O_STORE, O_CERT, O_KEY, O_CA, O_TOKEN, O_NOAUTH, O_INSECURE, O_SUMMARY, O_MAXBODY,
+               O_NODES, O_ARM };
         static const struct option own[] = {
                 { "listen", required_argument, NULL, O_LISTEN },
                 { "store", required_argument, NULL, O_STORE },
@@ -77,6 +83,8 @@ static int parse_opts(int argc, char **argv, struct collect_opts *o)
                 { "insecure-listen", no_argument, NULL, O_INSECURE },
                 { "summary-key", required_argument, NULL, O_SUMMARY },
                 { "max-body", required_argument, NULL, O_MAXBODY },
+                { "nodes", required_argument, NULL, O_NODES },
+                { "arm", required_argument, NULL, O_ARM },
                 { "help", no_argument, NULL, 'h' },
                 { 0 },
         };
@@ -101,6 +109,8 @@ static int parse_opts(int argc, char **argv, struct collect_opts *o)
                 case O_NOAUTH: o->no_auth = true; break;
                 case O_INSECURE: o->insecure_listen = true; break;
                 case O_SUMMARY: o->summary_key = optarg; break;
+                case O_NODES: o->nodes_file = optarg; break;
+                case O_ARM: o->arm_file = optarg; break;
                 case O_MAXBODY:
                         if (parse_u64(optarg, &o->max_body) < 0 || o->max_body < 1024 ||
                             o->max_body > DSSE_MAX_ENVELOPE) {
@@ -168,6 +178,8 @@ static int check_opts(const struct collect_opts *o)
 
 struct resources {
         struct trust_store *trust;
+        char trust_sha256[65];
+        struct collect_binding *binding;
         struct signing_key *summary_key;
         char *tls_cert, *tls_key;
         struct cstore *store;
@@ -180,6 +192,7 @@ static void resources_done(struct resources *res)
         httpd_stop(res->httpd);
         collector_free(res->collector);
         cstore_close(res->store);
+        collect_binding_free(res->binding);
         signing_key_free(res->summary_key);
         trust_store_free(res->trust);
         free(res->tls_cert);
@@ -189,6 +202,23 @@ static void resources_done(struct resources *res)
         }
 }
 
+static int load_binding(const struct collect_opts *o, struct resources *res)
+{
+        const struct collect_binding_config cfg = {
+                .nodes_file = o->nodes_file, .arm_file = o->arm_file, .store_dir = o->store,
+                .max_age_s = o->c.max_age_s, .domains = o->c.domains,
+                .trust_sha256 = res->trust_sha256,
+        };
+        char err[320];
+        int r = collect_binding_new(&cfg, &res->binding, err, sizeof(err));
+
+        if (r < 0) {
+                log_error("collect: %s", err);
+                return r == -ENOMEM ? EXIT_SOFTWARE : EXIT_CONFIG;
+        }
+        return 0;
+}
+
 static int load(const struct collect_opts *o, struct resources *res)
 {
         _cleanup_secret_ char *pem = NULL, *token = NULL;
@@ -196,7 +226,7 @@ static int load(const struct collect_opts *o, struct resources *res)
         size_t len;
         int r;
 
-        if (trust_load(o->c.trust_file, &res->trust) < 0)
+        if (trust_load_digest(o->c.trust_file, &res->trust, res->trust_sha256) < 0)
                 return EXIT_CONFIG;
         if (o->summary_key) {
                 if (keyfile_read_private("--summary-key", o->summary_key, &pem, &len) < 0)
@@ -227,7 +257,7 @@ static int load(const struct collect_opts *o, struct resources *res)
                 log_error("--store %s: %s", o->store, err);
                 return EXIT_CONFIG;
         }
-        return 0;
+        return load_binding(o, res);
 }
 
 static void mhd_log(void *userdata, const char *msg)
@@ -240,7 +270,7 @@ static int serve(const struct collect_opts *o, struct resources *res)
         struct collector_config cfg = {
                 .token_file = o->token_file, .max_age_s = o->c.max_age_s, .trust = res->trust,
                 .domains = o->c.domains, .summary_key = res->summary_key,
-                .max_doc_lifetime_s = o->c.attested_lifetime_s,
+                .max_doc_lifetime_s = o->c.attested_lifetime_s, .binding = res->binding,
         };
         struct httpd_options hopts = {
                 .internal_thread = true, .max_body = o->max_body ? o->max_body : DSSE_MAX_ENVELOPE,
@@ -267,7 +297,8 @@ static int serve(const struct collect_opts *o, struct resources *res)
         snprintf(addr, sizeof(addr), "%.*s:%s", (int) (colon - o->listen), o->listen, port);
         jlog("info", "listening", "address", addr, "tls", o->tls_cert ? "true" : "false", "auth",
              o->token_file ? "bearer-token" : "none", "store", o->store, "storedEnvelopes", count, "keys", keys,
-             "summaries", o->summary_key ? "true" : "false", NULL);
+             "summaries", o->summary_key ? "true" : "false", "policySha256", collect_binding_policy(res->binding),
+             NULL);
         return 0;
 }
 

@@ -86,6 +86,9 @@ struct pending {
         struct cstore_staged *staged;   /* NULL for a duplicate */
         struct cstore_entry entry;
         char peer[64];
+        enum binding binding;           /* of a new envelope to a cluster Node */
+        char node[256];
+        char why[320];
         struct pending *next;
 };
 
@@ -300,14 +303,17 @@ static void statement_previous(const char *data, size_t len, char out[65])
                 (void) strcpy_bounded(out, 65, prev->valuestring);
 }
 
-static void reply_stored(struct httpd_reply *ret, int status, const struct cstore_entry *e)
+static void reply_stored(struct httpd_reply *ret, int status, const struct pending *p)
 {
+        const struct cstore_entry *e = &p->entry;
         cJSON *o = cJSON_CreateObject();
 
         cJSON_AddStringToObject(o, "sha256", e->sha256);
         cJSON_AddStringToObject(o, "vmId", e->vm_id);
         cJSON_AddNumberToObject(o, "sequence", (double) e->sequence);
         cJSON_AddStringToObject(o, "chain", chain_status_names[e->chain]);
+        if (p->staged)  /* decided for new envelopes only; a duplicate's was told the first time */
+                cJSON_AddStringToObject(o, "binding", binding_names[p->binding]);
         *ret = (struct httpd_reply){ .status = status, .body = json_text(o) };
 }
 
@@ -427,9 +433,20 @@ static void ingest(struct collector *c, const char *body, size_t len, const char
         p->entry.sequence = r.sequence;
         statement_previous(body, len, p->entry.previous);
         p->entry.chain = cstore_chain(c->store, p->entry.key_id, p->entry.sequence, p->entry.previous);
-        if (c->cfg.summary_key)
-                k = collect_summary_sign(c->cfg.summary_key, p->entry.vm_id, p->entry.sha256, now, &summary,
-                                         &summary_len);
+        if (c->cfg.binding) {
+                collect_binding_refresh(c->cfg.binding);
+                p->binding = collect_binding_bind(c->cfg.binding, &r, p->node, sizeof(p->node), p->why,
+                                                  sizeof(p->why));
+        }
+        if (c->cfg.summary_key && c->cfg.binding) {
+                const struct summary_input in = {
+                        .vm_id = p->entry.vm_id, .sha256 = p->entry.sha256, .verified_at = now,
+                        .policy_sha256 = collect_binding_policy(c->cfg.binding), .binding = p->binding,
+                        .node = p->node, .why = p->why,
+                };
+
+                k = collect_summary_sign(c->cfg.summary_key, &in, &summary, &summary_len);
+        }
         if (k < 0)
                 snprintf(err, sizeof(err), "summary: %s", strerror(-k));
         else
@@ -461,10 +478,13 @@ static void log_accepted(const struct pending *p)
         char seq[24];
 
         snprintf(seq, sizeof(seq), "%llu", (unsigned long long) e->sequence);
-        jlog(e->chain == CHAIN_GAP || e->chain == CHAIN_REPLAY ? "warning" : "info", "envelope accepted",
-             "sha256", e->sha256, "vmId", e->vm_id, "keyId", e->key_id, "sequence", seq, "chain",
-             chain_status_names[e->chain], "verdict", e->verdict, "observedAt", e->observed_at, "peer", p->peer,
-             NULL);
+        bool warn = e->chain == CHAIN_GAP || e->chain == CHAIN_REPLAY || p->binding == BINDING_MISATTRIBUTED ||
+                    p->binding == BINDING_FOREIGN;
+
+        jlog(warn ? "warning" : "info", "envelope accepted", "sha256", e->sha256, "vmId", e->vm_id, "keyId",
+             e->key_id, "sequence", seq, "chain", chain_status_names[e->chain], "verdict", e->verdict, "observedAt",
+             e->observed_at, "binding", binding_names[p->binding], "node", p->node, "bindingDetail", p->why, "peer",
+             p->peer, NULL);
 }
 
 /* One group: commit what was staged, then answer every request in it. */
@@ -522,7 +542,7 @@ static void commit_batch(struct collector *c, struct pending *batch, bool broken
                 if (r < 0)
                         reply_error(&rep, 503, "the store failed; the collector needs a restart");
                 else {
-                        reply_stored(&rep, p->staged ? 201 : 200, &p->entry);
+                        reply_stored(&rep, p->staged ? 201 : 200, p);
                         if (p->staged)
                                 log_accepted(p);
                 }

@@ -40,48 +40,65 @@ static cJSON *subject(const char *vm_id)
         return arr;
 }
 
-static cJSON *predicate(const char *vm_id, const char *sha256_hex, time_t verified_at)
+static bool passed(enum binding b)
+{
+        return b != BINDING_MISATTRIBUTED && b != BINDING_FOREIGN;
+}
+
+/* VSA v1 predicate. inputAttestations[] has no uri: the envelope's place
+ * (STORE/objects/<aa>/<sha256>.json) is not a URI anyone can fetch; the
+ * spec makes uri a SHOULD and digest a MUST. */
+static cJSON *predicate(const struct summary_input *in)
 {
         cJSON *p = cJSON_CreateObject(), *verifier = cJSON_CreateObject(), *version = cJSON_CreateObject();
-        cJSON *policy = cJSON_CreateObject(), *inputs = cJSON_CreateArray(), *in = cJSON_CreateObject();
-        cJSON *digest = cJSON_CreateObject(), *levels = cJSON_CreateArray();
-        char when[32], uri[96], res[96];
+        cJSON *policy = cJSON_CreateObject(), *pdigest = cJSON_CreateObject(), *inputs = cJSON_CreateArray();
+        cJSON *att = cJSON_CreateObject(), *digest = cJSON_CreateObject(), *levels = cJSON_CreateArray();
+        cJSON *bind = cJSON_CreateObject();
+        char when[32], res[96];
 
-        if (!p || !verifier || !version || !policy || !inputs || !in || !digest || !levels) {
-                cJSON_Delete(p);
-                cJSON_Delete(verifier);
-                cJSON_Delete(version);
-                cJSON_Delete(policy);
-                cJSON_Delete(inputs);
-                cJSON_Delete(in);
-                cJSON_Delete(digest);
-                cJSON_Delete(levels);
+        if (!p || !verifier || !version || !policy || !pdigest || !inputs || !att || !digest || !levels || !bind) {
+                cJSON *all[] = { p, verifier, version, policy, pdigest, inputs, att, digest, levels, bind };
+
+                for (size_t i = 0; i < ARRAY_SIZE(all); i++)
+                        cJSON_Delete(all[i]);
                 return NULL;
         }
-        format_rfc3339(verified_at, when);
-        snprintf(uri, sizeof(uri), "sha256:%s", sha256_hex);
-        snprintf(res, sizeof(res), "azure-vmid:%s", vm_id);
+        format_rfc3339(in->verified_at, when);
+        snprintf(res, sizeof(res), "azure-vmid:%s", in->vm_id);
         cJSON_AddStringToObject(verifier, "id", COLLECT_VERIFIER_ID);
         cJSON_AddStringToObject(version, "hostenc", HOSTENC_VERSION);
         cJSON_AddItemToObject(verifier, "version", version);
         cJSON_AddItemToObject(p, "verifier", verifier);
         cJSON_AddStringToObject(p, "timeVerified", when);
         cJSON_AddStringToObject(p, "resourceUri", res);
-        cJSON_AddStringToObject(policy, "uri", PREDICATE_TYPE);
+        cJSON_AddStringToObject(policy, "uri", COLLECT_POLICY_URI);
+        cJSON_AddStringToObject(pdigest, "sha256", in->policy_sha256);
+        cJSON_AddItemToObject(policy, "digest", pdigest);
         cJSON_AddItemToObject(p, "policy", policy);
-        cJSON_AddStringToObject(in, "uri", uri);
-        cJSON_AddStringToObject(digest, "sha256", sha256_hex);
-        cJSON_AddItemToObject(in, "digest", digest);
-        cJSON_AddItemToArray(inputs, in);
+        cJSON_AddStringToObject(digest, "sha256", in->sha256);
+        cJSON_AddItemToObject(att, "digest", digest);
+        cJSON_AddItemToArray(inputs, att);
         cJSON_AddItemToObject(p, "inputAttestations", inputs);
-        cJSON_AddStringToObject(p, "verificationResult", "PASSED");
-        cJSON_AddItemToArray(levels, cJSON_CreateString(VSA_LEVEL));
+        cJSON_AddStringToObject(p, "verificationResult", passed(in->binding) ? "PASSED" : "FAILED");
+        if (!passed(in->binding))
+                cJSON_AddItemToArray(levels, cJSON_CreateString("FAILED"));
+        else {
+                cJSON_AddItemToArray(levels, cJSON_CreateString(VSA_LEVEL));
+                if (in->binding == BINDING_BOUND)
+                        cJSON_AddItemToArray(levels, cJSON_CreateString(VSA_LEVEL_BOUND));
+        }
         cJSON_AddItemToObject(p, "verifiedLevels", levels);
+        cJSON_AddStringToObject(p, "slsaVersion", "1.0");
+        /* An extension field, named by a URI as the VSA parsing rules ask. */
+        cJSON_AddStringToObject(bind, "state", binding_names[in->binding]);
+        cJSON_AddStringToObject(bind, "node", in->node ? in->node : "");
+        if (in->why && *in->why)
+                cJSON_AddStringToObject(bind, "detail", in->why);
+        cJSON_AddItemToObject(p, VSA_BINDING_FIELD, bind);
         return p;
 }
 
-int collect_summary_sign(const struct signing_key *k, const char *vm_id, const char *sha256_hex, time_t verified_at,
-                         char **ret, size_t *ret_len)
+int collect_summary_sign(const struct signing_key *k, const struct summary_input *in, char **ret, size_t *ret_len)
 {
         _cleanup_(cjson_deletep) cJSON *st = cJSON_CreateObject();
         _cleanup_free_ char *payload = NULL;
@@ -89,8 +106,8 @@ int collect_summary_sign(const struct signing_key *k, const char *vm_id, const c
         char key_id[64];
         int r;
 
-        subj = subject(vm_id);
-        pred = predicate(vm_id, sha256_hex, verified_at);
+        subj = subject(in->vm_id);
+        pred = predicate(in);
         if (!st || !subj || !pred) {
                 cJSON_Delete(subj);
                 cJSON_Delete(pred);

@@ -21,7 +21,7 @@ ci=0
 if [ "${1:-}" = "--ci" ]; then ci=1; shift; fi
 secs=${1:-600}
 [ $# -gt 0 ] && shift
-all="imds-compute attested dsse config mountinfo udevdb sysfs kube-node collect-index"
+all="imds-compute attested dsse config mountinfo udevdb sysfs kube-node collect-index fleet"
 targets=${*:-$all}
 jobs=${FUZZ_JOBS:-$(nproc)}
 [ "$jobs" -gt 2 ] && jobs=2
@@ -53,7 +53,7 @@ run_one() {
         art=$build/fuzz-artifacts/$t
         mkdir -p "$work" "$art"
         dict=
-        case $t in imds-compute|attested|dsse|config|kube-node|collect-index) dict=-dict=tests/fuzz/json.dict ;; esac
+        case $t in imds-compute|attested|dsse|config|kube-node|collect-index|fleet) dict=-dict=tests/fuzz/json.dict ;; esac
         mask=
         [ "$t" = config ] && mask=-close_fd_mask=2      # one log line per rejected config
         # shellcheck disable=SC2086

@@ -514,8 +514,8 @@ static bool nonce_valid(const char *nonce)
 }
 
 /* Compact JSON, keys in Azure's (alphabetical) order. cJSON_free() it. */
-static char *attested_content(const struct server *srv, const char *nonce,
-                              const char *vm_id, time_t now)
+static char *attested_content(const char *nonce, const char *vm_id,
+                              const char *subscription_id, time_t now)
 {
     char created[64], expires[64];
     cJSON *doc = cJSON_CreateObject();
@@ -532,7 +532,7 @@ static char *attested_content(const struct server *srv, const char *nonce,
         cJSON_AddStringToObject(plan, "product", "") != NULL &&
         cJSON_AddStringToObject(plan, "publisher", "") != NULL &&
         cJSON_AddStringToObject(doc, "sku", "") != NULL &&
-        cJSON_AddStringToObject(doc, "subscriptionId", srv->subscription_id) != NULL &&
+        cJSON_AddStringToObject(doc, "subscriptionId", subscription_id) != NULL &&
         (ts = cJSON_AddObjectToObject(doc, "timeStamp")) != NULL &&
         cJSON_AddStringToObject(ts, "createdOn", created) != NULL &&
         cJSON_AddStringToObject(ts, "expiresOn", expires) != NULL &&
@@ -542,19 +542,20 @@ static char *attested_content(const struct server *srv, const char *nonce,
     return out;
 }
 
-/* The vmId the compute file names now, so one fake can play a fleet of
- * VMs one after the other; the start-up value if it cannot be read. */
-static char *current_vm_id(const struct server *srv)
+/* The vmId (or subscriptionId) the compute file names now, so one fake can
+ * play a fleet of VMs one after the other; the start-up value if it cannot
+ * be read. */
+static char *current_string(const struct server *srv, const char *key, const char *fallback)
 {
     struct reply r = current_compute((struct server *)srv);
     cJSON *json = cJSON_ParseWithLength(r.body, r.len);
-    char *vm_id = dup_json_string(json, "vmId");
+    char *value = dup_json_string(json, key);
 
     cJSON_Delete(json);
-    if (vm_id[0] != '\0')
-        return vm_id;
-    free(vm_id);
-    return strdup(srv->vm_id);
+    if (value[0] != '\0')
+        return value;
+    free(value);
+    return strdup(fallback);
 }
 
 /* {"encoding":"pkcs7","signature":"..."}; malloc'd, NULL on error. */
@@ -562,7 +563,8 @@ static char *attested_body(const struct server *srv, const char *nonce)
 {
     time_t now = time(NULL);
     char default_nonce[64];
-    char *current = current_vm_id(srv);
+    char *current = current_string(srv, "vmId", srv->vm_id);
+    char *subscription = current_string(srv, "subscriptionId", srv->subscription_id);
     const char *vm_id = srv->scenario == SC_VMID_MISMATCH ? MISMATCH_VMID : current;
     char *content, *sig, *body = NULL;
 
@@ -572,8 +574,9 @@ static char *attested_body(const struct server *srv, const char *nonce)
         format_default_nonce(default_nonce, sizeof(default_nonce), now + EXPIRY_S);
         nonce = default_nonce;
     }
-    content = attested_content(srv, nonce, vm_id, now);
+    content = attested_content(nonce, vm_id, subscription, now);
     free(current);
+    free(subscription);
     if (content == NULL)
         return NULL;
     sig = pki_sign_b64(srv->signer, content, strlen(content));

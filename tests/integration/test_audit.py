@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import tempfile
 import unittest
+import uuid
 import xml.etree.ElementTree as ET
 
 from cryptography.hazmat.primitives import hashes, serialization
@@ -26,6 +27,10 @@ N_VMS, PER_VM = 100, 5
 NONCOMPLIANT = range(0, 20)             # encryption at host off
 ARM_DISAGREES = (50, 51, 52)            # node says true, ARM says false
 MISSING = 5                             # cluster nodes with no evidence
+SUB = '3f2c6a1e-8b4d-4e7a-9c21-5d0e7f8a9b10'    # tests/data/imds/d4sv5.json
+OTHER_SUB = '0badc0de-0000-4000-8000-000000000001'
+RG = 'MC_rg_cluster_eastus'
+BY_PROVIDER_ID = range(90, 95)          # Nodes without systemUUID: bound through providerID and ARM
 
 
 def pae(payload):
@@ -39,7 +44,28 @@ def node_name(i):
 
 
 def vm_id(i):
-    return '%08x-0000-4000-8000-%012x' % (0xa0000000 + i, i)
+    return '%08x-%04x-4000-8000-%012x' % (0xa0000000 + i, 0x1200 + i, i)
+
+
+def swapped(u):
+    """The vmId as SMBIOS < 2.6 readers and Gen1 VMs show it: the first three
+    groups byte-reversed (Azure/WALinuxAgent#830, canonical/cloud-init#2116)."""
+    return str(uuid.UUID(bytes=uuid.UUID(u).bytes_le))
+
+
+def system_uuid(i):
+    """Every form a Node may carry: lower case, upper case, byte-swapped."""
+    return (vm_id(i), vm_id(i).upper(), swapped(vm_id(i)).upper())[i % 3]
+
+
+def vmss(i):
+    pool = 'sys' if i < 40 else 'user'
+    return 'aks-%s-%08d-vmss' % (pool, 31415926 if pool == 'sys' else 27182818)
+
+
+def resource_id(i, rg=RG, sub=SUB):
+    return ('/subscriptions/%s/resourceGroups/%s/providers/Microsoft.Compute/virtualMachineScaleSets/%s/'
+            'virtualMachines/%d' % (sub, rg, vmss(i), i))
 
 
 class Fleet(unittest.TestCase):
@@ -65,12 +91,38 @@ class Fleet(unittest.TestCase):
             for i in range(N_VMS):
                 cls.write_compute(compute, base, i)
                 cls.make_vm_evidence(imds, i)
+            cls.make_forgeries(imds, compute, base)
         cls.write_exports()
 
     @classmethod
-    def write_compute(cls, path, base, i):
+    def forge(cls, imds, compute, base, vm, claimed_name, sub=SUB, provider_id=None):
+        """A genuine envelope (Microsoft-signed document of VM `vm`) whose
+        statement claims another node's name, written to its own directory."""
+        cls.write_compute(compute, base, vm, sub)
+        d = tempfile.mkdtemp(dir=cls.tmp, prefix='forged-')
+        args = ['--provider-id', provider_id] if provider_id else []
+        p = hostenc('check', '--host-root', os.path.join(HOSTROOTS, 'd4sv5'), '--imds-url', imds.url,
+                    '--imds-trust', imds.trust, '--attestation', os.path.join(d, 'forged.json'),
+                    '--node-name', claimed_name, *args)
+        assert p.returncode == 0, p.stderr
+        return d
+
+    @classmethod
+    def make_forgeries(cls, imds, compute, base):
+        # A VM outside the cluster claims a Node that has no evidence.
+        cls.outsider = cls.forge(imds, compute, base, 200, node_name(N_VMS + 1))
+        # The VM of node 30 claims node 31's name (and, separately, 31's providerID).
+        cls.renamed = cls.forge(imds, compute, base, 30, node_name(31))
+        cls.reprovided = cls.forge(imds, compute, base, 30, node_name(30), provider_id='azure://' + resource_id(31))
+        # A vmId neither the cluster nor ARM knows; a listed vmId signed for another subscription.
+        cls.unknown_vm = cls.forge(imds, compute, base, 300, 'aks-user-27182818-vmss000300')
+        cls.unknown_sub = cls.forge(imds, compute, base, 40, node_name(40), sub=OTHER_SUB)
+
+    @classmethod
+    def write_compute(cls, path, base, i, sub=SUB):
         doc = copy.deepcopy(base)
         doc['vmId'] = vm_id(i)
+        doc['subscriptionId'] = sub
         doc['name'] = node_name(i)
         doc['securityProfile']['encryptionAtHost'] = 'false' if i in NONCOMPLIANT else 'true'
         doc['vmSize'] = 'Standard_D4s_v5' if i % 2 else 'Standard_D8s_v5'
@@ -99,17 +151,25 @@ class Fleet(unittest.TestCase):
 
     @classmethod
     def write_exports(cls):
-        items = [{'metadata': {'name': node_name(i), 'labels': {
-            'kubernetes.azure.com/agentpool': 'sys' if i < 40 else 'user',
-            'node.kubernetes.io/instance-type': 'Standard_D4s_v5'}}, 'spec': {}}
-            for i in range(N_VMS + MISSING)]
+        # Nodes carry their identity: systemUUID in its every form, and an
+        # AKS providerID (resource group lower-cased, as AKS writes it).
+        items = []
+        for i in range(N_VMS + MISSING):
+            node = {'metadata': {'name': node_name(i), 'labels': {
+                'kubernetes.azure.com/agentpool': 'sys' if i < 40 else 'user',
+                'node.kubernetes.io/instance-type': 'Standard_D4s_v5'}},
+                'spec': {'providerID': 'azure://' + resource_id(i, rg=RG.lower())},
+                'status': {'nodeInfo': {'systemUUID': system_uuid(i)}}}
+            if i in BY_PROVIDER_ID:
+                del node['status']
+            items.append(node)
         cls.nodes = os.path.join(cls.tmp, 'nodes.json')
         with open(cls.nodes, 'w') as f:
             json.dump({'apiVersion': 'v1', 'kind': 'List', 'items': items}, f)
         # az vmss list-instances: ARM booleans; three VMs disagree with their nodes.
-        arm = [{'name': 'vmss_%d' % i, 'vmId': vm_id(i),
+        arm = [{'name': 'vmss_%d' % i, 'vmId': vm_id(i), 'id': resource_id(i),
                 'securityProfile': {'encryptionAtHost': i not in NONCOMPLIANT and i not in ARM_DISAGREES}}
-               for i in range(N_VMS)]
+               for i in range(N_VMS + MISSING)]
         cls.arm = os.path.join(cls.tmp, 'arm.json')
         with open(cls.arm, 'w') as f:
             json.dump(arm, f)
@@ -129,7 +189,7 @@ class Fleet(unittest.TestCase):
         self.assertEqual(r['summary'], {
             'nodes': N_VMS + MISSING, 'envelopes': N_VMS * PER_VM, 'compliant': N_VMS - len(NONCOMPLIANT),
             'noncompliant': len(NONCOMPLIANT), 'unknown': 0, 'stale': 0, 'missing': MISSING,
-            'armMismatch': len(ARM_DISAGREES), 'invalidFiles': 0})
+            'misattributed': 0, 'foreign': 0, 'armMismatch': len(ARM_DISAGREES), 'invalidFiles': 0})
         by_name = {n['node']: n for n in r['nodes']}
         self.assertEqual(by_name[node_name(3)]['findings'], ['noncompliant'])
         self.assertEqual(by_name[node_name(3)]['reason'], 'EncryptionAtHostDisabled')
@@ -137,6 +197,12 @@ class Fleet(unittest.TestCase):
         self.assertEqual(by_name[node_name(50)]['findings'], ['armMismatch'])
         self.assertEqual(by_name[node_name(N_VMS + 1)]['state'], 'missing')
         self.assertEqual(by_name[node_name(60)]['pool'], 'user')
+        # Every identity form binds: exact, upper case, byte-swapped, providerID through ARM.
+        self.assertEqual(by_name[node_name(60)]['boundBy'], 'systemUUID')
+        self.assertEqual(by_name[node_name(61)]['boundBy'], 'systemUUID')
+        self.assertEqual(by_name[node_name(62)]['boundBy'], 'systemUUID-byte-swapped')
+        self.assertEqual(by_name[node_name(91)]['boundBy'], 'providerID')
+        self.assertEqual(by_name[node_name(91)]['state'], 'compliant')
         groups = {(g['pool'], g['vmSize']): g for g in r['groups']}
         self.assertEqual(groups[('sys', 'Standard_D8s_v5')]['noncompliant'], 10)
         self.assertEqual(groups[('sys', 'Standard_D4s_v5')]['noncompliant'], 10)
@@ -156,8 +222,8 @@ class Fleet(unittest.TestCase):
     def test_text_and_exit_codes(self):
         p = self.audit()
         self.assertEqual(p.returncode, 1)
-        self.assertIn('compliant 80, noncompliant 20, unknown 0, stale 0, missing evidence 5, ARM mismatch 3',
-                      p.stdout)
+        self.assertIn('compliant 80, noncompliant 20, unknown 0, stale 0, missing evidence 5, ARM mismatch 3, '
+                      'misattributed 0, foreign 0', p.stdout)
         # Only compliant evidence and no cluster/ARM view: exit 0.
         clean = os.path.join(self.tmp, 'clean')
         os.makedirs(clean, exist_ok=True)
@@ -189,6 +255,74 @@ class Fleet(unittest.TestCase):
         self.assertEqual(p.returncode, 1)
         r = json.loads(p.stdout)
         self.assertEqual(r['invalidEnvelopes'][0]['reason'], 'PayloadTypeMismatch')
+
+    def audit_json(self, *paths, nodes=True, arm=True):
+        args = (['--nodes', self.nodes] if nodes else []) + (['--arm', self.arm] if arm else [])
+        p = hostenc('audit', '--imds-trust', self.trust, *args, '--output', 'json', *paths)
+        r = json.loads(p.stdout)
+        evidence = {n['vmId']: n for n in r['nodes'] if n['envelopes']}
+        return p, r, evidence, {n['node']: n for n in r['nodes'] if n['node']}
+
+    def test_another_vm_cannot_fill_a_missing_node(self):
+        p, r, by_vm, by_name = self.audit_json(self.store, self.outsider)
+        self.assertEqual(p.returncode, 1)
+        self.assertEqual(r['summary']['missing'], MISSING)          # node 101 stays missing
+        self.assertEqual(r['summary']['compliant'], N_VMS - len(NONCOMPLIANT))
+        self.assertEqual(r['summary']['misattributed'], 1)
+        self.assertEqual(by_name[node_name(N_VMS + 1)]['state'], 'missing')
+        forged = by_vm[vm_id(200)]
+        self.assertEqual((forged['state'], forged['findings'], forged['claimedNode'], forged['node']),
+                         ('misattributed', ['misattributed'], node_name(N_VMS + 1), ''))
+        self.assertIn('whose identity is ' + system_uuid(N_VMS + 1).lower(), forged['description'])
+        # Every output format shows it as a failure, never as compliant.
+        out = os.path.join(self.tmp, 'forged.xml')
+        p = hostenc('audit', '--imds-trust', self.trust, '--nodes', self.nodes, '--arm', self.arm, '--output',
+                    'junit', '--out', out, self.outsider)
+        self.assertEqual(p.returncode, 1)
+        cases = {tc.get('name'): tc for tc in ET.parse(out).getroot().iter('testcase')}
+        self.assertEqual(cases[vm_id(200)].find('failure').get('type'), 'misattributed')
+        self.assertEqual(cases[node_name(N_VMS + 1)].find('failure').get('type'), 'missing')
+        p = hostenc('audit', '--imds-trust', self.trust, '--nodes', self.nodes, self.outsider)
+        self.assertEqual(p.returncode, 1)
+        self.assertIn('compliant 0,', p.stdout)
+        self.assertIn('misattributed 1, foreign 0', p.stdout)
+        self.assertRegex(p.stdout, r'\n\S+\s+%s\s+\S+\s+misattributed ' % vm_id(200))
+        html = os.path.join(self.tmp, 'forged.html')
+        p = hostenc('audit', '--imds-trust', self.trust, '--nodes', self.nodes, '--output', 'html', '--out', html,
+                    self.outsider)
+        self.assertEqual(p.returncode, 1)
+        with open(html) as f:
+            text = f.read()
+        self.assertRegex(text, r'id="count-misattributed">.*?<b>1</b>')
+        self.assertRegex(text, r'id="count-compliant">.*?<b>0</b>')
+        self.assertRegex(text, r'<td class="s" style="color:#ad1457">misattributed</td>')
+        # Without a node list or ARM export there is nothing to bind to: the claim is shown as such.
+        p, r, by_vm, _ = self.audit_json(self.outsider, nodes=False, arm=False)
+        self.assertEqual(by_vm[vm_id(200)]['binding'], 'unchecked')
+
+    def test_own_vm_under_another_name(self):
+        for forged, what in ((self.renamed, 'claims node "%s"' % node_name(31)),
+                             (self.reprovided, 'claims providerID')):
+            p, r, by_vm, by_name = self.audit_json(forged)
+            self.assertEqual(p.returncode, 1)
+            n = by_name[node_name(30)]
+            self.assertEqual((n['vmId'], n['state'], n['findings']), (vm_id(30), 'misattributed', ['misattributed']))
+            self.assertIn(what, n['description'])
+            self.assertEqual(r['summary']['compliant'], 0)
+            self.assertEqual(by_name[node_name(31)]['state'], 'missing')
+
+    def test_foreign_vm_or_subscription(self):
+        p, r, by_vm, by_name = self.audit_json(self.unknown_vm, self.unknown_sub)
+        self.assertEqual(p.returncode, 1)
+        self.assertEqual(by_vm[vm_id(300)]['state'], 'foreign')
+        self.assertIn('in neither the cluster nor the ARM export', by_vm[vm_id(300)]['description'])
+        self.assertEqual(by_vm[vm_id(40)]['state'], 'foreign')
+        self.assertIn('subscription %s' % OTHER_SUB, by_vm[vm_id(40)]['description'])
+        self.assertEqual((r['summary']['foreign'], r['summary']['compliant']), (2, 0))
+        self.assertEqual(by_name[node_name(40)]['state'], 'missing')     # its Node got no evidence from it
+        # An ARM export alone is enough to tell a foreign VM.
+        p, r, by_vm, _ = self.audit_json(self.unknown_vm, nodes=False)
+        self.assertEqual((p.returncode, by_vm[vm_id(300)]['state']), (1, 'foreign'))
 
     def test_html_in_a_browser(self):
         html = os.path.join(ARTIFACTS, 'hostenc-audit-report.html')

@@ -23,6 +23,8 @@ import tempfile
 import threading
 import time
 import unittest
+import urllib.parse
+import uuid
 import warnings
 
 from cryptography.hazmat.primitives import hashes, serialization
@@ -35,6 +37,10 @@ DSSE_JSON = 'application/vnd.in-toto+dsse+json'
 VSA = 'https://slsa.dev/verification_summary/v1'
 OUR_PREDICATE = 'https://hostenc.dev/attestation/node-encryption/v1'
 TOKEN = 'collector-token-1'
+VM = '1d4e7a2b-6c3f-4e9d-8b0a-2f3e4d5c6b72'            # tests/data/imds/d4sv5.json
+SUB = '3f2c6a1e-8b4d-4e7a-9c21-5d0e7f8a9b10'
+NODE = 'aks-nodepool1-12345678-vmss000000'
+BINDING_FIELD = 'https://hostenc.dev/vsa/node-binding/v1'
 PROMTOOL = shutil.which('promtool')
 BURST_DISTINCT = int(os.environ.get('COLLECT_BURST_DISTINCT', '5000'))
 BURST_DUPLICATES = int(os.environ.get('COLLECT_BURST_DUPLICATES', '500'))
@@ -52,6 +58,39 @@ def sha(data):
 
 def statement(env_bytes):
     return json.loads(base64.b64decode(json.loads(env_bytes)['payload']))
+
+
+def check_vsa_v1(test, pred):
+    """The required fields and rules of SLSA VSA v1
+    (https://slsa.dev/spec/v1.0/verification_summary, "Fields")."""
+    def is_uri(u):
+        return isinstance(u, str) and urllib.parse.urlparse(u).scheme != ''
+    test.assertTrue(is_uri(pred['verifier']['id']), 'verifier.id must be a URI (TypeURI)')
+    test.assertRegex(pred['timeVerified'], r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$')
+    test.assertTrue(is_uri(pred['resourceUri']))
+    test.assertTrue(is_uri(pred['policy']['uri']), 'policy MUST contain a uri')
+    test.assertRegex(pred['policy']['digest']['sha256'], r'^[0-9a-f]{64}$')
+    for att in pred.get('inputAttestations', []):
+        test.assertTrue(att['digest'], 'each input attestation MUST contain a digest')
+        if 'uri' in att:            # SHOULD be fetchable: then an absolute URI, never a bare digest
+            test.assertIn(urllib.parse.urlparse(att['uri']).scheme, ('http', 'https', 'file'))
+    test.assertIn(pred['verificationResult'], ('PASSED', 'FAILED'))
+    levels = pred['verifiedLevels']
+    test.assertIsInstance(levels, list)
+    test.assertTrue(levels)
+    if pred['verificationResult'] == 'FAILED':
+        test.assertEqual(levels, ['FAILED'])
+    test.assertFalse([lv for lv in levels if lv.startswith('SLSA_')], 'custom levels must not start with SLSA_')
+    if 'slsaVersion' in pred:
+        test.assertRegex(pred['slsaVersion'], r'^\d+\.\d+$')
+    for k in pred:                  # extension fields are named by URIs
+        if k not in ('verifier', 'timeVerified', 'resourceUri', 'policy', 'inputAttestations',
+                     'verificationResult', 'verifiedLevels', 'dependencyLevels', 'slsaVersion'):
+            test.assertTrue(is_uri(k), 'extension field %s is not a URI' % k)
+
+
+def swapped(u):
+    return str(uuid.UUID(bytes=uuid.UUID(u).bytes_le))
 
 
 def compact(rfc3339):
@@ -249,13 +288,15 @@ class Collect(unittest.TestCase):
         vm = st1['subject'][0]['name'].split(':', 1)[1]
         status, body, _ = c.post(self.a1)
         self.assertEqual(status, 201, body)
-        self.assertEqual(body, {'sha256': sha(self.a1), 'vmId': vm, 'sequence': 1, 'chain': 'first'})
+        self.assertEqual(body, {'sha256': sha(self.a1), 'vmId': vm, 'sequence': 1, 'chain': 'first',
+                                'binding': 'unchecked'})
         status, body, _ = c.post(self.a2, content_type='application/json; charset=utf-8')
         self.assertEqual((status, body['chain'], body['sequence']), (201, 'ok', 2), body)
         # The same bytes again: 200, the same answer, nothing stored twice.
         for _ in range(3):
             status, body, _ = c.post(self.a1)
             self.assertEqual(status, 200)
+            # (binding is decided on receipt of new bytes; a duplicate's answer leaves it out)
             self.assertEqual(body, {'sha256': sha(self.a1), 'vmId': vm, 'sequence': 1, 'chain': 'first'})
 
         store = c.store
@@ -627,13 +668,20 @@ class Collect(unittest.TestCase):
             self.assertEqual(st['subject'], [{'name': 'azure-vmid:' + vm,
                                               'digest': {'sha256': sha(vm.encode())}}])
             pred = st['predicate']
-            self.assertEqual(pred['verifier']['id'], 'hostenc-collect')
+            check_vsa_v1(self, pred)
+            self.assertEqual(pred['verifier']['id'], 'https://hostenc.dev/verifier/collect/v1')
             self.assertRegex(pred['timeVerified'], r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$')
             self.assertEqual(pred['resourceUri'], 'azure-vmid:' + vm)
-            self.assertEqual(pred['policy'], {'uri': OUR_PREDICATE})
-            self.assertEqual(pred['inputAttestations'], [{'uri': 'sha256:' + digest, 'digest': {'sha256': digest}}])
+            self.assertEqual(pred['policy']['uri'], 'https://hostenc.dev/policy/evidence-appraisal/v1')
+            # The policy digest names the description the collector wrote into the store.
+            policy_path = os.path.join(c.store, 'policies', pred['policy']['digest']['sha256'] + '.json')
+            with open(policy_path, 'rb') as f:
+                self.assertEqual(sha(f.read()), pred['policy']['digest']['sha256'])
+            self.assertEqual(pred['inputAttestations'], [{'digest': {'sha256': digest}}])
             self.assertEqual(pred['verificationResult'], 'PASSED')
             self.assertEqual(pred['verifiedLevels'], ['HOSTENC_EVIDENCE_VALID'])
+            self.assertEqual(pred['slsaVersion'], '1.0')
+            self.assertEqual(pred[BINDING_FIELD], {'state': 'unchecked', 'node': ''})
         _, m = c.metrics()
         self.assertEqual(m['hostenc_collect_summaries_total'], 2)
         # A summary key anyone may read is refused, as the agent's --key is.
@@ -644,6 +692,96 @@ class Collect(unittest.TestCase):
                     '--token-file', self.token, '--summary-key', loose)
         self.assertEqual(p.returncode, 78)
         self.assertIn('--summary-key %s: readable by group or other' % loose, p.stderr)
+
+    def summary_of(self, c, env):
+        with open(os.path.join(c.store, 'summaries', sha(env) + '.json'), 'rb') as f:
+            return json.loads(base64.b64decode(json.load(f)['payload']))['predicate']
+
+    def write_nodes(self, path, nodes):
+        items = [{'metadata': {'name': name}, 'spec': {'providerID': pid} if pid else {},
+                  'status': {'nodeInfo': {'systemUUID': su}}} for name, su, pid in nodes]
+        with open(path + '.tmp', 'w') as f:
+            json.dump({'apiVersion': 'v1', 'kind': 'List', 'items': items}, f)
+        os.replace(path + '.tmp', path)
+
+    def test_summaries_bind_by_identity(self):
+        nodes = os.path.join(self.tmp, 'bind-nodes.json')
+        arm = os.path.join(self.tmp, 'bind-arm.json')
+        pid = ('azure:///subscriptions/%s/resourcegroups/mc_rg_cluster_eastus/providers/Microsoft.Compute/'
+               'virtualMachineScaleSets/aks-nodepool1-12345678-vmss/virtualMachines/0' % SUB)
+        # The Node carries the vmId byte-swapped and upper case, as a Gen1 VM reports it.
+        self.write_nodes(nodes, [(NODE, swapped(VM).upper(), pid), ('aks-other-1', str(uuid.uuid4()), None)])
+        with open(arm, 'w') as f:
+            json.dump([{'vmId': VM, 'id': pid.replace('azure://', '').upper(),
+                        'securityProfile': {'encryptionAtHost': True}}], f)
+        c = self.collector('--summary-key', self.keys['summary'][0], '--nodes', nodes, '--arm', arm)
+        status, body, _ = c.post(self.a1)
+        self.assertEqual((status, body['binding']), (201, 'bound'))
+        pred = self.summary_of(c, self.a1)
+        check_vsa_v1(self, pred)
+        self.assertEqual((pred['verificationResult'], pred['verifiedLevels']),
+                         ('PASSED', ['HOSTENC_EVIDENCE_VALID', 'HOSTENC_NODE_BOUND']))
+        self.assertEqual(pred[BINDING_FIELD], {'state': 'bound', 'node': NODE})
+        first_policy = pred['policy']['digest']['sha256']
+        # A genuine envelope of this VM, re-signed by its own key, claiming another Node's name.
+        st = statement(self.a1)
+        st['predicate']['node']['name'] = 'aks-other-1'
+        renamed = self.resign(st)
+        status, body, _ = c.post(renamed)
+        self.assertEqual((status, body['binding']), (201, 'misattributed'))
+        pred = self.summary_of(c, renamed)
+        check_vsa_v1(self, pred)
+        self.assertEqual((pred['verificationResult'], pred['verifiedLevels']), ('FAILED', ['FAILED']))
+        self.assertEqual(pred[BINDING_FIELD]['state'], 'misattributed')
+        self.assertIn('claims node "aks-other-1"', pred[BINDING_FIELD]['detail'])
+        accepted = [l for l in c.lines() if l['msg'] == 'envelope accepted']
+        self.assertEqual((accepted[-1]['level'], accepted[-1]['binding'], accepted[-1]['node']),
+                         ('warning', 'misattributed', NODE))       # the Node its identity names
+        # The node list changes: this VM is no longer in it, and its name now
+        # belongs to another VM. Re-read without a restart; a new policy digest.
+        self.write_nodes(nodes, [(NODE, str(uuid.uuid4()), None)])
+        st['predicate']['node']['name'] = NODE
+        st['predicate']['sequence'] += 1
+        claims_node = self.resign(st)
+        status, body, _ = c.post(claims_node)
+        self.assertEqual((status, body['binding']), (201, 'misattributed'))
+        pred = self.summary_of(c, claims_node)
+        self.assertEqual(pred['verificationResult'], 'FAILED')
+        self.assertNotEqual(pred['policy']['digest']['sha256'], first_policy)
+        # Neither the cluster nor ARM knows the VM: foreign.
+        with open(arm, 'w') as f:
+            json.dump([{'vmId': str(uuid.uuid4()), 'id': '/subscriptions/%s/x' % SUB}], f)
+        st['predicate']['node']['name'] = 'aks-elsewhere-0'
+        st['predicate']['sequence'] += 1
+        elsewhere = self.resign(st)
+        status, body, _ = c.post(elsewhere)
+        self.assertEqual((status, body['binding']), (201, 'foreign'))
+        pred = self.summary_of(c, elsewhere)
+        check_vsa_v1(self, pred)
+        self.assertEqual(pred['verificationResult'], 'FAILED')
+        self.assertIn('in neither the cluster nor the ARM export', pred[BINDING_FIELD]['detail'])
+
+    def test_policy_digest_follows_the_policy(self):
+        digests = set()
+        for args in ((), ('--max-age', '1h'), ('--metadata-domain', 'metadata.azure.com', '--metadata-domain', 'metadata.azure.us')):
+            c = self.collector('--summary-key', self.keys['summary'][0], *args)
+            self.assertEqual(c.post(self.b1)[0], 201)
+            pred = self.summary_of(c, self.b1)
+            digests.add(pred['policy']['digest']['sha256'])
+            with open(os.path.join(c.store, 'policies', pred['policy']['digest']['sha256'] + '.json')) as f:
+                policy = json.load(f)
+            self.assertEqual([ch['id'] for ch in policy['checks']][:2], ['encryption-at-host', 'attested-identity'])
+            self.assertEqual(policy['checks'][0]['severity'], 'fail')
+        self.assertEqual(len(digests), 3)
+        # The same policy again: the same digest (the description is deterministic).
+        c = self.collector('--summary-key', self.keys['summary'][0], '--max-age', '1h')
+        self.assertEqual(c.post(self.b1)[0], 201)
+        self.assertIn(self.summary_of(c, self.b1)['policy']['digest']['sha256'], digests)
+        # An unreadable node list stops the collector at start, naming it.
+        p = hostenc('collect', '--listen', '127.0.0.1:0', '--store', os.path.join(self.tmp, 'never2'),
+                    '--token-file', self.token, '--nodes', os.path.join(self.tmp, 'no-such-nodes.json'))
+        self.assertEqual(p.returncode, 78)
+        self.assertIn('no-such-nodes.json', p.stderr)
 
     # --- the agent pushing ------------------------------------------------------------------
 
