@@ -135,6 +135,33 @@ static void test_config_errors(void **state)
         const char *kube[] = { "--kube-api", "http://kube.example:6443", NULL };
         const char *kube2[] = { "--kube-api", "http://localhost:8001", NULL };
 
+        /* User-info hides the real host from a prefix check: libcurl sends
+         * these to "elsewhere", with the bearer token. */
+        const char *userinfo[] = { "http://127.0.0.1:x@elsewhere/v1", "http://localhost@elsewhere:80/",
+                                   "https://user:pw@collector.example/v1", "http://127.0.0.1@127.0.0.1/", NULL };
+        /* Exactly localhost, 127.0.0.0/8 and [::1] count as loopback. */
+        const char *loop_ok[] = { "http://127.0.0.2:9/v1", "http://LOCALHOST/", "http://[::1]:8080/x",
+                                  "http://127.255.255.254", NULL };
+        const char *loop_bad[] = { "http://128.0.0.1/", "http://[::2]/", "http://localhost.example/",
+                                   "http://[::ffff:127.0.0.1]/", "ftp://127.0.0.1/", "http://", NULL };
+
+        for (const char *const *u = userinfo; *u; u++) {
+                const char *a[] = { "--push-url", *u, "--spool-dir", "/tmp", NULL };
+                const char *k[] = { "--kube-api", *u, NULL };
+
+                assert_int_equal(load(a, NULL, c, &f), -EINVAL);
+                assert_int_equal(load(k, NULL, c, &f), -EINVAL);
+        }
+        for (const char *const *u = loop_ok; *u; u++) {
+                const char *a[] = { "--push-url", *u, "--spool-dir", "/tmp", NULL };
+
+                assert_int_equal(load(a, NULL, c, &f), 0);
+        }
+        for (const char *const *u = loop_bad; *u; u++) {
+                const char *a[] = { "--push-url", *u, "--spool-dir", "/tmp", NULL };
+
+                assert_int_equal(load(a, NULL, c, &f), -EINVAL);
+        }
         assert_int_equal(load(push3, NULL, c, &f), -EINVAL);
         assert_int_equal(load(push4, NULL, c, &f), 0);
         assert_int_equal(load(kube, NULL, c, &f), -EINVAL);    /* the token would go in clear */
