@@ -570,6 +570,12 @@ class FakeCollectorTest(TempDirTest):
         self.assertEqual(self.post(envelope())[0], 201)
         self.assertEqual(len(call(self.collector.url('/_fake/received'))[2]), 1)
 
+    def test_down_for_a_count(self):
+        self.start_with_token_and_store()
+        self.assertEqual(call(self.collector.url('/_fake/down'), 'POST', {'status': 422, 'count': 2})[0], 200)
+        self.assertEqual([self.post(envelope(sig=s))[0] for s in ('AAAA', 'BBBB', 'CCCC')], [422, 422, 201])
+        self.assertEqual(call(self.collector.url('/_fake/down'), 'POST', {'count': 0})[0], 400)
+
     def test_request_log(self):
         self.start_with_token_and_store()
         self.post(envelope(), token='wrong')

@@ -436,6 +436,62 @@ class CollectorFaults(FaultCase):
               % (len(written), len(received), len(spooled)), file=sys.stderr)
 
 
+class CollectorRejects(FaultCase):
+    """Issue 16 item 7: an envelope the collector rejects for good does not
+    block the ones after it; retryable answers keep everything spooled."""
+
+    def test_one_rejected_envelope_does_not_block_the_rest(self):
+        self.collector.post('/_fake/down', {'status': 429, 'retry_after': 1})
+        self.start()
+        self.wait_for('4 spooled', lambda: len(envelopes(self.spool)) >= 4, timeout=60)
+        rejected_dir = os.path.join(self.spool, 'rejected')
+        self.assertFalse(os.path.exists(rejected_dir))         # 429 drops nothing
+        self.collector.post('/_fake/down', {'status': 422, 'count': 1})
+        self.wait_for('one moved aside', lambda: os.path.isdir(rejected_dir) and envelopes(rejected_dir))
+        self.wait_for('spool drained', lambda: not envelopes(self.spool), timeout=60)
+        self.wait_for('moved-aside metric',
+                      lambda: metric(self.scrape(), 'hostenc_push_rejected_total') == 1)
+        self.assertEqual(metric(self.scrape(), 'hostenc_push_rejected_envelopes'), 1)
+        out, _ = self.stop()
+        written = {sha256_file(os.path.join(self.evidence, n)) for n in envelopes(self.evidence)}
+        spooled = {sha256_file(os.path.join(self.spool, n)) for n in envelopes(self.spool)}
+        aside = {sha256_file(os.path.join(rejected_dir, n)) for n in envelopes(rejected_dir)}
+        received = {r['sha256'] for r in self.collector.get('/_fake/received')}
+        # Nothing acknowledged is lost: every envelope written was received,
+        # is still spooled, or was moved aside (and kept) after its 422.
+        self.assertEqual(written, received | spooled | aside)
+        self.assertEqual(len(aside), 1)
+        self.assertFalse(aside & received)
+        # After its 422 the agent never sent the rejected envelope again.
+        answers = [(r['sha256'], r['status']) for r in self.collector.get('/_fake/requests')]
+        rejected_sha = next(iter(aside))
+        self.assertEqual([st for sha, st in answers if sha == rejected_sha and st != 429], [422])
+        logged = [json.loads(l) for l in out.splitlines() if 'rejected an envelope for good' in l]
+        self.assertEqual(len(logged), 1)
+        self.assertIn('HTTP 422', logged[0]['error'])
+        print('\ncollector 422 on one envelope: %d written, %d received, %d moved aside'
+              % (len(written), len(received), len(aside)), file=sys.stderr)
+
+
+class StoreDirs(FaultCase):
+    """Issue 16 item 8: a missing or unusable spoolDir/evidenceDir is an
+    error at start-up, not a silent loss later."""
+
+    def test_missing_or_not_a_directory(self):
+        not_dir = os.path.join(self.tmp, 'file')
+        self.write(not_dir, 'x')
+        for flag, path, key, why in (
+                ('--spool-dir', os.path.join(self.tmp, 'nope'), 'spoolDir', 'No such file or directory'),
+                ('--evidence-dir', os.path.join(self.tmp, 'nope'), 'evidenceDir', 'No such file or directory'),
+                ('--evidence-dir', not_dir, 'evidenceDir', 'Not a directory')):
+            with self.subTest(key=key, why=why):
+                p = subprocess.run([HOSTENC] + self.args(flag, path, '--once', '--metrics-listen', ''),
+                                   capture_output=True, text=True, timeout=60 * SLOW)
+                self.assertEqual(p.returncode, 78, p.stderr)
+                self.assertIn('config: %s %s: %s' % (key, path, why), p.stderr)
+        self.assertEqual(self.collector.get('/_fake/requests'), [])
+
+
 def can_mount():
     if os.geteuid() != 0:
         return False
@@ -500,11 +556,35 @@ class EvidenceDirFaults(FaultCase):
         time.sleep(3 * SLOW)
         self.alive()
         self.assertEqual(before, {n: sha256_file(os.path.join(self.evidence, n)) for n in envelopes(self.evidence)})
+        # Signed but not stored is not a success: /readyz goes 503.
+        self.wait_for('not ready', lambda: http('GET', 'http://127.0.0.1:%d/readyz' % self.metrics_port)[0] == 503)
         self.remount('rw')
         self.wait_for('writes resume', lambda: len(envelopes(self.evidence)) > len(before))
+        self.wait_for('ready again', lambda: http('GET', 'http://127.0.0.1:%d/readyz' % self.metrics_port)[0] == 200)
         out, err = self.stop()
         self.assertTrue(any(e['error'] == 'Read-only file system' for e in self.errors_logged(out)))
         self.verify_dir(self.evidence)
+
+    def test_read_only_at_start_and_once(self):
+        self.mount('size=4m,mode=0755,ro')
+        p = subprocess.run([HOSTENC] + self.args('--once', '--metrics-listen', ''),
+                           capture_output=True, text=True, timeout=60 * SLOW)
+        self.assertEqual(p.returncode, 78, p.stderr)
+        self.assertIn('config: evidenceDir %s: Read-only file system' % self.evidence, p.stderr)
+        # Usable at start (the probe file is empty) but full when the cycle
+        # writes its envelope: --once exits 70, not the verdict's 0.
+        self.remount('rw')
+        with open(os.path.join(self.evidence, 'filler'), 'wb', buffering=0) as f:
+            try:
+                while True:
+                    f.write(b'\0' * 4096)
+                    f.flush()
+            except OSError:
+                pass
+        p = subprocess.run([HOSTENC] + self.args('--once', '--metrics-listen', '', push=False, kube='none'),
+                           capture_output=True, text=True, timeout=60 * SLOW)
+        self.assertEqual(p.returncode, 70, p.stderr)
+        self.assertIn('"evidence directory write failed"', p.stdout)
 
 
 class Crashes(FaultCase):
