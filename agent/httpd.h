@@ -65,6 +65,12 @@ struct httpd_options {
         const char *tls_key_pem;
         unsigned connection_limit;      /* 0: 32 */
         unsigned connection_timeout_s;  /* idle timeout; 0: 10 */
+        unsigned per_ip_limit;          /* connections from one address; 0: no limit */
+        /* internal_thread only: a request's headers and body must have
+         * arrived within this many seconds of the connection's start (or of
+         * the previous answer on a kept-alive connection), else the
+         * connection is cut, however steadily it trickles; 0: no deadline. */
+        unsigned request_deadline_s;
         /* libmicrohttpd's own error messages; NULL: stderr. */
         void (*log)(void *userdata, const char *msg);
 };
@@ -88,6 +94,8 @@ void httpd_answer(struct httpd_pending *p, const struct httpd_reply *rep);
  * already in progress are served. Then httpd_connections() falls to 0. */
 void httpd_quiesce(struct httpd *h);
 unsigned httpd_connections(const struct httpd *h);
+/* Connections cut by request_deadline_s so far (any thread). */
+unsigned long httpd_deadline_cuts(struct httpd *h);
 
 /* -EINVAL unless listen is a valid "HOST:PORT"; *ret_loopback tells whether
  * HOST is 127.0.0.0/8 or ::1. */
