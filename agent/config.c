@@ -316,6 +316,11 @@ static int validate(struct run_config *c)
                 return invalid("kubeApi", why);
         if (*c->push_url && (why = token_url_problem(c->push_url)))
                 return invalid("pushUrl", why);
+        /* A Node is cluster-scoped: the API server takes its Events only in
+         * "default", or in "kube-system" when eventTime is set (as ours is). */
+        if (strcmp(c->event_namespace, "default") != 0 && strcmp(c->event_namespace, "kube-system") != 0)
+                return invalid("eventNamespace", "must be \"default\" or \"kube-system\" (the only namespaces "
+                                                 "the API server accepts Events about a Node in)");
         if (*c->push_url && !*c->spool_dir)
                 return invalid("spoolDir", "is required with pushUrl, so nothing is lost while the collector is down");
         if (!!*c->push_cert != !!*c->push_key_file)

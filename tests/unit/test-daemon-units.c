@@ -167,6 +167,12 @@ static void test_config_errors(void **state)
 
                 assert_int_equal(load(a, NULL, c, &f), -EINVAL);
         }
+        /* A Node's Events are accepted only in default and kube-system. */
+        const char *ns_bad[] = { "--event-namespace", "monitoring", NULL };
+        const char *ns_ok[] = { "--event-namespace", "kube-system", NULL };
+
+        assert_int_equal(load(ns_bad, NULL, c, &f), -EINVAL);
+        assert_int_equal(load(ns_ok, NULL, c, &f), 0);
         assert_int_equal(load(push3, NULL, c, &f), -EINVAL);
         assert_int_equal(load(push4, NULL, c, &f), 0);
         assert_int_equal(load(kube, NULL, c, &f), -EINVAL);    /* the token would go in clear */
