@@ -384,7 +384,7 @@ static void push(struct daemon *d)
         struct push_target t = { d->http, d->cfg.push_url, d->cfg.push_token_file, d->cfg.push_ca_file,
                                  d->cfg.push_cert, d->cfg.push_key_file };
         struct spool_result res;
-        uint64_t now = mono_ms(), wait_s;
+        uint64_t now = mono_ms(), wait_ms;
         char err[256] = "";
         int k;
 
@@ -402,12 +402,12 @@ static void push(struct daemon *d)
                 return;
         }
         d->push_failures++;
-        wait_s = d->cfg.interval_s / 2 << (d->push_failures < 12 ? d->push_failures - 1 : 11);
-        if (res.retry_after_s > 0 && (uint64_t) res.retry_after_s > wait_s)
-                wait_s = (uint64_t) res.retry_after_s;
-        if (wait_s > d->cfg.max_backoff_s)
-                wait_s = d->cfg.max_backoff_s;
-        d->push_not_before_ms = now + wait_s * 1000;
+        wait_ms = d->cfg.interval_s * 500 << (d->push_failures < 12 ? d->push_failures - 1 : 11);
+        if (res.retry_after_s > 0 && (uint64_t) res.retry_after_s * 1000 > wait_ms)
+                wait_ms = (uint64_t) res.retry_after_s * 1000;
+        if (wait_ms > d->cfg.max_backoff_s * 1000)
+                wait_ms = d->cfg.max_backoff_s * 1000;
+        d->push_not_before_ms = now + wait_ms;
         jlog("warning", res.stopped == PUSH_MISCONFIGURED
                         ? "collector refused our credentials (401/403): check pushTokenFile and pushUrl; envelopes stay spooled"
                         : "collector push failed; envelopes stay spooled", "error", err, NULL);
