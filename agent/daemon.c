@@ -377,12 +377,19 @@ static int sign(struct daemon *d, const struct report *rep, const struct policy_
         return 0;
 }
 
+/* Once per envelope: it leaves the spool with this. */
+static void log_rejected(void *userdata, const char *name, const char *why)
+{
+        jlog("error", "collector rejected an envelope for good; moved aside, delivery goes on", "envelope", name,
+             "error", why, NULL);
+}
+
 /* Delivers the spool unless a failed push asked for a pause: Retry-After
  * when the collector gave one, else a doubling wait from half an interval. */
 static void push(struct daemon *d)
 {
         struct push_target t = { d->http, d->cfg.push_url, d->cfg.push_token_file, d->cfg.push_ca_file,
-                                 d->cfg.push_cert, d->cfg.push_key_file };
+                                 d->cfg.push_cert, d->cfg.push_key_file, log_rejected, NULL };
         struct spool_result res;
         uint64_t now = mono_ms(), wait_ms;
         char err[256] = "";

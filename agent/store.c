@@ -13,7 +13,6 @@
 
 #include "evidence.h"
 #include "fileio.h"
-#include "jlog.h"
 #include "macro.h"
 #include "strparse.h"
 
@@ -358,8 +357,8 @@ int spool_flush(const char *dir, const struct push_target *t, uint64_t keep_reje
                         (void) unlink(path);
                         res.delivered++;
                 } else if (o == PUSH_REJECTED && move_aside(dir, l[i]->d_name, keep_rejected) == 0) {
-                        jlog("error", "collector rejected an envelope for good; moved aside, delivery goes on",
-                             "envelope", l[i]->d_name, "error", err, NULL);
+                        if (t->rejected)
+                                t->rejected(t->userdata, l[i]->d_name, err);
                         res.rejected++;
                 } else {
                         res.stopped = o == PUSH_REJECTED ? PUSH_RETRY : o;

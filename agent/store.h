@@ -35,6 +35,9 @@ struct push_target {
         const char *url;
         const char *token_file;         /* bearer, re-read per request; NULL/"" = none */
         const char *ca_file, *client_cert, *client_key;
+        /* Told of each envelope moved aside (for the log); may be NULL. */
+        void (*rejected)(void *userdata, const char *name, const char *why);
+        void *userdata;
 };
 
 /* What one push answer means for the envelope sent. */

@@ -238,6 +238,14 @@ static void spool_put(const char *dir, unsigned seq)
         assert_int_equal(spool_add(dir, name, body, strlen(body), 100, &dropped), 0);
 }
 
+static void note_rejected(void *userdata, const char *name, const char *why)
+{
+        char *last = userdata;
+
+        snprintf(last, 64, "%s", name);
+        assert_non_null(strstr(why, "HTTP 422"));
+}
+
 static void test_push_outcomes(void **state)
 {
         static const long permanent[] = { 400, 409, 413, 415, 422 };
@@ -262,8 +270,9 @@ static void test_spool_head_of_line(void **state)
         static const long script[] = { 422, 201, 429 };
         struct canned_collector c = { .statuses = script, .n = 3 };
         struct http_transport t = { canned_post, &c };
-        struct push_target target = { .http = &t, .url = "http://127.0.0.1:9/v1/evidence" };
-        char dir[] = "/tmp/hostenc-spool-XXXXXX", aside[PATH_MAX], err[256];
+        char dir[] = "/tmp/hostenc-spool-XXXXXX", aside[PATH_MAX], err[256], last[64] = "", first[64];
+        struct push_target target = { .http = &t, .url = "http://127.0.0.1:9/v1/evidence",
+                                      .rejected = note_rejected, .userdata = last };
         struct spool_result res;
 
         assert_non_null(mkdtemp(dir));
@@ -277,6 +286,8 @@ static void test_spool_head_of_line(void **state)
         assert_string_equal(c.seen[0], "env1");
         assert_string_equal(c.seen[1], "env2");
         assert_string_equal(c.seen[2], "env3");
+        store_name(1800000000, 1, first);
+        assert_string_equal(last, first);                       /* told once, with its name */
         assert_int_equal(spool_count(dir), 2);                  /* env3 and env4 wait */
         snprintf(aside, sizeof(aside), "%s/" SPOOL_REJECTED_DIR, dir);
         assert_int_equal(spool_count(aside), 1);                /* env1 kept, not deleted */
