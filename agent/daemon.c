@@ -54,7 +54,6 @@ struct daemon {
         char provider_id[CONFIG_STR];
         time_t heartbeat_due;
         uint64_t push_not_before_ms;            /* monotonic; 0 = push now */
-        unsigned push_failures;
         struct node_facts *facts;
         struct attested_facts *binding;         /* kept across cycles until it needs refreshing */
         uint64_t sequence;
@@ -66,6 +65,7 @@ struct daemon {
         bool stop, reload;
         uint64_t next_cycle_ms;
         unsigned failures;
+        unsigned push_failures;                 /* consecutive flushes that left envelopes */
         time_t started, last_success;
         int last_exit;
 };
