@@ -43,7 +43,6 @@ struct httpd {
         pthread_t sweeper;
         bool sweeping, stopping;
         struct tracked *conns;
-        unsigned long cuts;
 };
 
 /* One POST in progress: its body so far, and its answer when deferred. */
@@ -136,7 +135,6 @@ static void *sweep(void *arg)
                         if (!t->received && !t->cut && now - t->since_ms > limit) {
                                 (void) shutdown(t->fd, SHUT_RDWR);
                                 t->cut = true;
-                                h->cuts++;
                         }
                 (void) clock_gettime(CLOCK_REALTIME, &until);
                 until.tv_sec += 1;
@@ -144,16 +142,6 @@ static void *sweep(void *arg)
         }
         pthread_mutex_unlock(&h->lock);
         return NULL;
-}
-
-unsigned long httpd_deadline_cuts(struct httpd *h)
-{
-        unsigned long n;
-
-        pthread_mutex_lock(&h->lock);
-        n = h->cuts;
-        pthread_mutex_unlock(&h->lock);
-        return n;
 }
 
 static enum MHD_Result queue(struct MHD_Connection *c, const struct httpd_reply *rep)

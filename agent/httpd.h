@@ -94,8 +94,6 @@ void httpd_answer(struct httpd_pending *p, const struct httpd_reply *rep);
  * already in progress are served. Then httpd_connections() falls to 0. */
 void httpd_quiesce(struct httpd *h);
 unsigned httpd_connections(const struct httpd *h);
-/* Connections cut by request_deadline_s so far (any thread). */
-unsigned long httpd_deadline_cuts(struct httpd *h);
 
 /* -EINVAL unless listen is a valid "HOST:PORT"; *ret_loopback tells whether
  * HOST is 127.0.0.0/8 or ::1. */
