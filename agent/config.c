@@ -9,10 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
+#include <arpa/inet.h>
 
 #include "options.h"
 #include "fileio.h"
+#include "http.h"
 #include "json.h"
 #include "macro.h"
 #include "strparse.h"
@@ -310,19 +313,32 @@ static bool is_http_url(const char *u)
         return startswith(u, "https://") || startswith(u, "http://");
 }
 
-/* http://127.0.0.1, http://localhost or http://[::1], then a port, a path
- * or nothing: not http://127.0.0.1.example.com, which is anywhere. */
-static bool loopback_http(const char *u)
+/* Loopback hosts, compared exactly on the host libcurl will connect to:
+ * "localhost", an IPv4 literal in 127.0.0.0/8, or [::1]. Not
+ * 127.0.0.1.example.com, which is anywhere. */
+static bool loopback_host(const char *h)
 {
-        static const char *const hosts[] = { "http://127.0.0.1", "http://localhost", "http://[::1]" };
+        struct in_addr a4;
 
-        for (size_t i = 0; i < sizeof(hosts) / sizeof(hosts[0]); i++) {
-                size_t n = strlen(hosts[i]);
+        if (!strcasecmp(h, "localhost") || !strcmp(h, "[::1]"))
+                return true;
+        return inet_pton(AF_INET, h, &a4) == 1 && (ntohl(a4.s_addr) >> 24) == 127;
+}
 
-                if (!strncmp(u, hosts[i], n) && (u[n] == '\0' || u[n] == ':' || u[n] == '/'))
-                        return true;
-        }
-        return false;
+/* A URL that may carry a bearer token: https anywhere, plain http only to
+ * loopback, and never user-info, which hides the real host from a prefix
+ * check (http://127.0.0.1:x@elsewhere/ goes to elsewhere). */
+static const char *token_url_problem(const char *u)
+{
+        struct http_url p;
+
+        if (http_url_parse(u, &p) < 0)
+                return "is not an http:// or https:// URL";
+        if (p.userinfo)
+                return "must not contain user-info (user:password@)";
+        if (strcmp(p.scheme, "https") != 0 && !loopback_host(p.host))
+                return "must be https:// (plain http only to localhost, 127.0.0.0/8 or [::1])";
+        return NULL;
 }
 
 static int invalid(const char *key, const char *why)
@@ -333,15 +349,21 @@ static int invalid(const char *key, const char *why)
 
 static int validate(struct run_config *c)
 {
+        const char *why;
+
         if (!is_http_url(c->imds_url))
                 return invalid("imdsUrl", "must be an http:// or https:// URL");
         /* The bearer token goes with every request: never in clear text
          * beyond this host. */
-        if (*c->kube_api && strcmp(c->kube_api, "none") && !startswith(c->kube_api, "https://") &&
-            !loopback_http(c->kube_api))
-                return invalid("kubeApi", "must be empty (in cluster), \"none\", https://, or http:// to loopback");
-        if (*c->push_url && !startswith(c->push_url, "https://") && !loopback_http(c->push_url))
-                return invalid("pushUrl", "must be https:// (plain http only to loopback)");
+        if (*c->kube_api && strcmp(c->kube_api, "none") && (why = token_url_problem(c->kube_api)))
+                return invalid("kubeApi", why);
+        if (*c->push_url && (why = token_url_problem(c->push_url)))
+                return invalid("pushUrl", why);
+        /* A Node is cluster-scoped: the API server takes its Events only in
+         * "default", or in "kube-system" when eventTime is set (as ours is). */
+        if (strcmp(c->event_namespace, "default") != 0 && strcmp(c->event_namespace, "kube-system") != 0)
+                return invalid("eventNamespace", "must be \"default\" or \"kube-system\" (the only namespaces "
+                                                 "the API server accepts Events about a Node in)");
         if (*c->push_url && !*c->spool_dir)
                 return invalid("spoolDir", "is required with pushUrl, so nothing is lost while the collector is down");
         if (!!*c->push_cert != !!*c->push_key_file)

@@ -56,6 +56,7 @@ struct daemon {
         struct node_view view;
         char provider_id[CONFIG_STR];
         time_t heartbeat_due;
+        uint64_t push_not_before_ms;            /* monotonic; 0 = push now */
         struct node_facts *facts;
         struct attested_facts *binding;         /* kept across cycles until it needs refreshing */
         uint64_t sequence;
@@ -67,6 +68,7 @@ struct daemon {
         bool stop, reload;
         uint64_t next_cycle_ms;
         unsigned failures;
+        unsigned push_failures;                 /* consecutive flushes that left envelopes */
         time_t started, last_success;
         int last_exit;
 };
@@ -158,12 +160,20 @@ static bool ready(const struct daemon *d, time_t now)
         return d->last_success && now - d->last_success <= (time_t) (READY_INTERVALS * d->cfg.interval_s);
 }
 
+static const char *rejected_dir(const struct daemon *d, char *path, size_t size)
+{
+        snprintf(path, size, "%s/" SPOOL_REJECTED_DIR, d->cfg.spool_dir);
+        return path;
+}
+
 static int route_metrics(void *userdata, char **body)
 {
         struct daemon *d = userdata;
+        char path[CONFIG_STR + 16];
         struct buf b = BUF_INIT(1 << 20);
 
         d->m.spool_envelopes = *d->cfg.spool_dir ? spool_count(d->cfg.spool_dir) : 0;
+        d->m.spool_rejected = *d->cfg.spool_dir ? spool_count(rejected_dir(d, path, sizeof(path))) : 0;
         if (metrics_render(&d->m, &b) < 0) {
                 buf_done(&b);
                 *body = strdup("metrics rendering failed\n");
@@ -208,6 +218,17 @@ static void split_domains(struct daemon *d)
         d->domains[n] = NULL;
 }
 
+/* Evidence that cannot be stored is lost: a directory that is missing or
+ * not writable is a configuration error, named at start-up. */
+static bool dir_usable(const char *key, const char *dir)
+{
+        int r = *dir ? store_dir_usable(dir) : 0;
+
+        if (r < 0)
+                log_error("config: %s %s: %s", key, dir, strerror(-r));
+        return r == 0;
+}
+
 /* Everything that follows the configuration; run again on SIGHUP. */
 static int apply_config(struct daemon *d)
 {
@@ -241,6 +262,8 @@ static int apply_config(struct daemon *d)
         }
         d->m.kube = d->kube_on ? (const uint64_t(*)[2]) d->kube.requests : NULL;
         d->node_read = false;
+        if (!dir_usable("evidenceDir", d->cfg.evidence_dir) || !dir_usable("spoolDir", d->cfg.spool_dir))
+                return EXIT_CONFIG;
         return 0;
 }
 
@@ -360,9 +383,52 @@ static int sign(struct daemon *d, const struct report *rep, const struct policy_
         return 0;
 }
 
+/* Once per envelope: it leaves the spool with this. */
+static void log_rejected(void *userdata, const char *name, const char *why)
+{
+        jlog("error", "collector rejected an envelope for good; moved aside, delivery goes on", "envelope", name,
+             "error", why, NULL);
+}
+
+/* Delivers the spool unless a failed push asked for a pause: Retry-After
+ * when the collector gave one, else a doubling wait from half an interval. */
+static void push(struct daemon *d)
+{
+        struct push_target t = { d->http, d->cfg.push_url, d->cfg.push_token_file, d->cfg.push_ca_file,
+                                 d->cfg.push_cert, d->cfg.push_key_file, log_rejected, NULL };
+        struct spool_result res;
+        uint64_t now = mono_ms(), wait_ms;
+        char err[256] = "";
+        int k;
+
+        if (now < d->push_not_before_ms)
+                return;
+        k = spool_flush(d->cfg.spool_dir, &t, d->cfg.spool_max, &res, err, sizeof(err));
+        if (k < 0 && k != -EAGAIN) {
+                jlog("error", "spool directory unreadable", "dir", d->cfg.spool_dir, "error", strerror(-k), NULL);
+                return;
+        }
+        d->m.push_rejected += res.rejected;
+        if (k == 0) {
+                d->push_failures = 0;
+                d->push_not_before_ms = 0;
+                return;
+        }
+        d->push_failures++;
+        wait_ms = d->cfg.interval_s * 500 << (d->push_failures < 12 ? d->push_failures - 1 : 11);
+        if (res.retry_after_s > 0 && (uint64_t) res.retry_after_s * 1000 > wait_ms)
+                wait_ms = (uint64_t) res.retry_after_s * 1000;
+        if (wait_ms > d->cfg.max_backoff_s * 1000)
+                wait_ms = d->cfg.max_backoff_s * 1000;
+        d->push_not_before_ms = now + wait_ms;
+        jlog("warning", res.stopped == PUSH_MISCONFIGURED
+                        ? "collector refused our credentials (401/403): check pushTokenFile and pushUrl; envelopes stay spooled"
+                        : "collector push failed; envelopes stay spooled", "error", err, NULL);
+}
+
 static int store_local(struct daemon *d, const char *env, size_t len, time_t now)
 {
-        char name[64], err[256];
+        char name[64];
         uint64_t dropped = 0;
         int r = 0, k;
 
@@ -379,13 +445,10 @@ static int store_local(struct daemon *d, const char *env, size_t len, time_t now
         k = spool_add(d->cfg.spool_dir, name, env, len, d->cfg.spool_max, &dropped);
         d->m.spool_dropped += dropped;
         if (k < 0)
-                return k;
-        struct push_target t = { d->http, d->cfg.push_url, d->cfg.push_token_file, d->cfg.push_ca_file,
-                                 d->cfg.push_cert, d->cfg.push_key_file };
-        k = spool_flush(d->cfg.spool_dir, &t, err, sizeof(err));
-        if (k < 0)
-                jlog("warning", "collector push failed; envelopes stay spooled", "error", err, NULL);
-        return r;
+                jlog("error", "spool write failed; this envelope will not be pushed", "dir", d->cfg.spool_dir,
+                     "error", strerror(-k), NULL);
+        push(d);
+        return r < 0 ? r : k;
 }
 
 static void write_textfile(struct daemon *d)
@@ -479,7 +542,7 @@ static int cycle(struct daemon *d)
         uint64_t t0 = mono_ms();
         struct report rep;
         size_t len = 0;
-        bool stale;
+        bool stale, stored;
         int r, k;
 
         po.now = time(NULL);
@@ -490,10 +553,13 @@ static int cycle(struct daemon *d)
         r = sign(d, &rep, &po, &env, &len);
         if (r == 0)
                 r = store_local(d, env, len, po.now);
+        stored = r == 0;
         if (r == 0 && d->facts->imds.state != IMDS_OK)
                 r = -EAGAIN;            /* evidence written; still retry sooner */
-        if (r == 0 || env)
-                d->last_success = env ? po.now : d->last_success;
+        /* Evidence signed but not stored is lost: not a success for
+         * /readyz, nor for --once's exit code. */
+        if (stored)
+                d->last_success = po.now;
         stale = !d->last_success || po.now - d->last_success > (time_t) (STALE_INTERVALS * d->cfg.interval_s);
         k = update_node(d, &rep, stale && po.now - d->started > (time_t) (STALE_INTERVALS * d->cfg.interval_s), po.now);
         d->m.report = rep;
@@ -503,7 +569,8 @@ static int cycle(struct daemon *d)
         d->m.cycles[r < 0 || k < 0]++;
         write_textfile(d);
         log_cycle(d, &rep, d->m.cycle_seconds);
-        d->last_exit = rep.verdict == VERDICT_COMPLIANT ? EXIT_COMPLIANT
+        d->last_exit = !stored ? EXIT_SOFTWARE
+                       : rep.verdict == VERDICT_COMPLIANT ? EXIT_COMPLIANT
                        : rep.verdict == VERDICT_NONCOMPLIANT ? EXIT_NONCOMPLIANT : EXIT_UNKNOWN;
         return r < 0 ? r : k;
 }

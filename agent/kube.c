@@ -18,6 +18,8 @@
 #define TOKEN_MAX (16 * 1024)
 #define BACKOFF_BASE_S 5
 #define BACKOFF_MAX_S 600
+#define EVENT_ACTION "Check"            /* what the agent did about the Node */
+#define EVENT_INSTANCE_MAX 128          /* ReportingInstanceLengthLimit */
 
 static const char *const kind_names[KUBE_KIND_COUNT] = { "condition", "metadata", "event", "read" };
 
@@ -251,9 +253,15 @@ int kube_post_event(struct kube_client *k, enum node_event e, const char *messag
 {
         cJSON *ev = cJSON_CreateObject(), *md = cJSON_AddObjectToObject(ev, "metadata");
         cJSON *obj = cJSON_AddObjectToObject(ev, "involvedObject"), *src = cJSON_AddObjectToObject(ev, "source");
-        char path[CONFIG_STR + 64], name[CONFIG_STR + 32], when[32];
+        char path[CONFIG_STR + 64], name[CONFIG_STR + 32], when[32], micro[40], instance[EVENT_INSTANCE_MAX + 1];
 
         format_rfc3339(now, when);
+        /* eventTime is a MicroTime: the API server parses exactly six
+         * fractional digits. With it set, a Node's event may also live in
+         * kube-system (legacyValidateEvent in kubernetes
+         * pkg/apis/core/validation/events.go), and action, reportingComponent
+         * and reportingInstance (at most 128 bytes) become required. */
+        snprintf(micro, sizeof(micro), "%.19s.000000Z", when);
         snprintf(name, sizeof(name), "%s.hostenc.%llx", k->node, (unsigned long long) now);
         cJSON_AddStringToObject(ev, "apiVersion", "v1");
         cJSON_AddStringToObject(ev, "kind", "Event");
@@ -272,8 +280,11 @@ int kube_post_event(struct kube_client *k, enum node_event e, const char *messag
         cJSON_AddStringToObject(ev, "firstTimestamp", when);
         cJSON_AddStringToObject(ev, "lastTimestamp", when);
         cJSON_AddNumberToObject(ev, "count", 1);
+        cJSON_AddStringToObject(ev, "eventTime", micro);
+        cJSON_AddStringToObject(ev, "action", EVENT_ACTION);
         cJSON_AddStringToObject(ev, "reportingComponent", "hostenc");
-        cJSON_AddStringToObject(ev, "reportingInstance", k->node);
+        snprintf(instance, sizeof(instance), "%s", k->node);
+        cJSON_AddStringToObject(ev, "reportingInstance", instance);
         snprintf(path, sizeof(path), "/api/v1/namespaces/%s/events", k->event_ns);
         return send_json(k, KUBE_EVENT, "POST", path, "application/json", ev, now);
 }

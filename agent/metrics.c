@@ -61,6 +61,11 @@ static void request_metrics(struct prom_out *o, const struct metrics *m)
         prom_emit(o, "hostenc_push_spool_envelopes %llu\n", (unsigned long long) m->spool_envelopes);
         prom_header(o, "hostenc_push_spool_dropped_total", "counter", "Envelopes dropped because the spool was full.");
         prom_emit(o, "hostenc_push_spool_dropped_total %llu\n", (unsigned long long) m->spool_dropped);
+        prom_header(o, "hostenc_push_rejected_total", "counter",
+                    "Envelopes the collector rejected for good (400/409/413/415/422), moved to <spoolDir>/rejected/.");
+        prom_emit(o, "hostenc_push_rejected_total %llu\n", (unsigned long long) m->push_rejected);
+        prom_header(o, "hostenc_push_rejected_envelopes", "gauge", "Envelopes kept in <spoolDir>/rejected/.");
+        prom_emit(o, "hostenc_push_rejected_envelopes %llu\n", (unsigned long long) m->spool_rejected);
 }
 
 int metrics_render(const struct metrics *m, struct buf *out)

@@ -26,6 +26,8 @@ struct metrics {
         const uint64_t (*kube)[2];      /* kube_client.requests, borrowed */
         uint64_t spool_envelopes;
         uint64_t spool_dropped;
+        uint64_t spool_rejected;        /* envelopes in <spool>/rejected/ now */
+        uint64_t push_rejected;         /* moved aside since start */
 };
 
 enum code_class code_class_of(long status, int transport_error);

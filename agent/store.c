@@ -3,6 +3,7 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -172,12 +173,51 @@ int evidence_dir_store(const char *dir, const char *name, const char *data, size
         return r;
 }
 
-int spool_add(const char *dir, const char *name, const char *data, size_t len, uint64_t max, uint64_t *ret_dropped)
+int store_dir_usable(const char *dir)
+{
+        char probe[PATH_MAX];
+        struct stat st;
+        int fd;
+
+        if (stat(dir, &st) < 0)
+                return negative_errno();
+        if (!S_ISDIR(st.st_mode))
+                return -ENOTDIR;
+        if (snprintf(probe, sizeof(probe), "%s/.hostenc-probe-XXXXXX", dir) >= (int) sizeof(probe))
+                return -ENAMETOOLONG;
+        fd = mkostemp(probe, O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        (void) close(fd);
+        (void) unlink(probe);
+        return 0;
+}
+
+/* Deletes our envelopes beyond max in dir, oldest first, never `keep`. */
+static uint64_t trim(const char *dir, uint64_t max, const char *keep)
 {
         struct dirent **l = NULL;
-        char path[PATH_MAX], used[64];
+        char path[PATH_MAX];
         uint64_t dropped = 0;
-        int n, r;
+        int n = list(dir, &l);
+
+        for (int i = 0, excess = n - (int) (max < (uint64_t) n ? max : (uint64_t) n); i < n && excess > 0; i++) {
+                if (!strcmp(l[i]->d_name, keep))
+                        continue;
+                snprintf(path, sizeof(path), "%s/%s", dir, l[i]->d_name);
+                if (unlink(path) == 0)
+                        dropped++;
+                excess--;
+        }
+        if (n > 0)
+                free_list(l, n);
+        return dropped;
+}
+
+int spool_add(const char *dir, const char *name, const char *data, size_t len, uint64_t max, uint64_t *ret_dropped)
+{
+        char used[64];
+        int r;
 
         r = copy_name(name, used);
         if (r < 0)
@@ -185,20 +225,9 @@ int spool_add(const char *dir, const char *name, const char *data, size_t len, u
         r = store_new(dir, used, data, len);
         if (r < 0)
                 return r;
-        n = list(dir, &l);
         /* Oldest first; the envelope just added is never the one dropped. */
-        for (int i = 0, excess = n - (int) (max < (uint64_t) n ? max : (uint64_t) n); i < n && excess > 0; i++) {
-                if (!strcmp(l[i]->d_name, used))
-                        continue;
-                snprintf(path, sizeof(path), "%s/%s", dir, l[i]->d_name);
-                if (unlink(path) == 0)
-                        dropped++;
-                excess--;
-        }
+        *ret_dropped = trim(dir, max, used);
         remove_stale_temps(dir, time(NULL));
-        if (n > 0)
-                free_list(l, n);
-        *ret_dropped = dropped;
         return 0;
 }
 
@@ -213,7 +242,29 @@ uint64_t spool_count(const char *dir)
         return (uint64_t) n;
 }
 
-static int push_one(const struct push_target *t, const char *data, size_t len, char *err, size_t errsz)
+enum push_outcome push_outcome_of(int transport_error, long status)
+{
+        if (transport_error < 0)
+                return PUSH_RETRY;
+        if (status >= 200 && status < 300)
+                return PUSH_DELIVERED;
+        switch (status) {
+        case 400:       /* malformed for this collector: the same bytes stay malformed */
+        case 409:       /* conflicts with what the collector holds (a replayed sequence) */
+        case 413:       /* larger than the collector accepts */
+        case 415:       /* media type not accepted */
+        case 422:       /* failed verification: too old (max-age), unknown key, version skew */
+                return PUSH_REJECTED;
+        case 401:
+        case 403:
+                return PUSH_MISCONFIGURED;
+        default:        /* 408, 425, 429, 5xx, and anything unexpected: never dropped */
+                return PUSH_RETRY;
+        }
+}
+
+static int push_one(const struct push_target *t, const char *data, size_t len, long *status, long *retry_after_s,
+                    char *err, size_t errsz)
 {
         _cleanup_secret_ char *token = NULL, *auth = NULL;
         struct http_response resp = { .retry_after_s = -1 };
@@ -221,6 +272,8 @@ static int push_one(const struct push_target *t, const char *data, size_t len, c
         size_t n;
         int r;
 
+        *status = 0;
+        *retry_after_s = -1;
         if (t->token_file && *t->token_file) {
                 r = read_file_secret(t->token_file, 16 * 1024, &token, &n);
                 if (r < 0 || asprintf(&auth, "Authorization: Bearer %s", strstrip(token)) < 0) {
@@ -238,36 +291,83 @@ static int push_one(const struct push_target *t, const char *data, size_t len, c
         };
         r = t->http->request(t->http->userdata, &req, &resp);
         http_response_done(&resp);
-        if (r < 0 || resp.status < 200 || resp.status >= 300) {
-                snprintf(err, errsz, "POST %s: %s%ld", t->url, r < 0 ? strerror(-r) : "HTTP ", r < 0 ? 0L : resp.status);
-                return r < 0 ? r : -EPROTO;
+        if (r == 0) {
+                *status = resp.status;
+                *retry_after_s = resp.retry_after_s;
         }
-        return 0;
+        if (r < 0 || resp.status < 200 || resp.status >= 300)
+                snprintf(err, errsz, "POST %s: %s%ld", t->url, r < 0 ? strerror(-r) : "HTTP ", r < 0 ? 0L : resp.status);
+        return r;
 }
 
-int spool_flush(const char *dir, const struct push_target *t, char *err, size_t errsz)
+/* Moves dir/name to dir/rejected/ without replacing an earlier one of the
+ * same name (a restarted agent reuses names), then trims that directory. */
+static int move_aside(const char *dir, const char *name, uint64_t keep)
 {
+        char from[PATH_MAX], aside[PATH_MAX], to[PATH_MAX], used[64];
+        size_t stem = strlen(name) - strlen(".json");
+
+        if (snprintf(from, sizeof(from), "%s/%s", dir, name) >= (int) sizeof(from) ||
+            snprintf(aside, sizeof(aside), "%s/" SPOOL_REJECTED_DIR, dir) >= (int) sizeof(aside))
+                return -ENAMETOOLONG;
+        if (mkdir(aside, 0700) < 0 && errno != EEXIST)
+                return negative_errno();
+        for (unsigned k = 1; k < 100; k++) {
+                if (k == 1)
+                        snprintf(used, sizeof(used), "%s", name);
+                else
+                        snprintf(used, sizeof(used), "%.*s_%02u.json", (int) stem, name, k);
+                if (snprintf(to, sizeof(to), "%s/%s", aside, used) >= (int) sizeof(to))
+                        return -ENAMETOOLONG;
+                if (link(from, to) == 0) {
+                        (void) unlink(from);
+                        (void) trim(aside, keep, used);
+                        return 0;
+                }
+                if (errno != EEXIST)
+                        return negative_errno();
+        }
+        return -EEXIST;
+}
+
+int spool_flush(const char *dir, const struct push_target *t, uint64_t keep_rejected, struct spool_result *ret,
+                char *err, size_t errsz)
+{
+        struct spool_result res = { .stopped = PUSH_DELIVERED, .retry_after_s = -1 };
         struct dirent **l = NULL;
         char path[PATH_MAX];
-        int n = list(dir, &l), delivered = 0, r = 0;
+        int n = list(dir, &l), r = 0;
 
-        for (int i = 0; i < n; i++) {
+        if (n < 0)
+                return n;
+        for (int i = 0; i < n && r == 0; i++) {
                 _cleanup_free_ char *data = NULL;
+                enum push_outcome o;
+                long status = 0;
                 size_t len;
+                int k;
 
                 snprintf(path, sizeof(path), "%s/%s", dir, l[i]->d_name);
-                r = read_file_bounded(path, PUSH_MAX_ENVELOPE, &data, &len);
-                if (r < 0) {
+                if (read_file_bounded(path, PUSH_MAX_ENVELOPE, &data, &len) < 0) {
                         (void) unlink(path);    /* unreadable or oversized: never deliverable */
                         continue;
                 }
-                r = push_one(t, data, len, err, errsz);
-                if (r < 0)
-                        break;
-                (void) unlink(path);
-                delivered++;
+                k = push_one(t, data, len, &status, &res.retry_after_s, err, errsz);
+                o = push_outcome_of(k, status);         /* after push_one has set status */
+                if (o == PUSH_DELIVERED) {
+                        (void) unlink(path);
+                        res.delivered++;
+                } else if (o == PUSH_REJECTED && move_aside(dir, l[i]->d_name, keep_rejected) == 0) {
+                        if (t->rejected)
+                                t->rejected(t->userdata, l[i]->d_name, err);
+                        res.rejected++;
+                } else {
+                        res.stopped = o == PUSH_REJECTED ? PUSH_RETRY : o;
+                        r = -EAGAIN;
+                }
         }
         if (n > 0)
                 free_list(l, n);
-        return delivered == 0 && r < 0 ? r : delivered;
+        *ret = res;
+        return r;
 }

@@ -20,6 +20,11 @@ void store_name(time_t when, uint64_t sequence, char out[64]);
 int evidence_dir_store(const char *dir, const char *name, const char *data, size_t len, uint64_t keep,
                        uint64_t max_age_s, time_t now);
 
+/* 0 when dir is a directory we can create files in (a probe file is
+ * written and removed), else a negative errno: checked at start-up so a
+ * missing or read-only directory is an error then, not a silent loss. */
+int store_dir_usable(const char *dir);
+
 /* Adds an envelope; returns how many old ones were dropped to stay within max. */
 int spool_add(const char *dir, const char *name, const char *data, size_t len, uint64_t max, uint64_t *ret_dropped);
 /* Number of envelopes waiting. */
@@ -30,9 +35,35 @@ struct push_target {
         const char *url;
         const char *token_file;         /* bearer, re-read per request; NULL/"" = none */
         const char *ca_file, *client_cert, *client_key;
+        /* Told of each envelope moved aside (for the log); may be NULL. */
+        void (*rejected)(void *userdata, const char *name, const char *why);
+        void *userdata;
 };
 
-/* Delivers spooled envelopes oldest first; stops at the first failure so
- * order is kept. Returns the number delivered, or a negative errno when
- * the first one failed (err says why). */
-int spool_flush(const char *dir, const struct push_target *t, char *err, size_t errsz);
+/* What one push answer means for the envelope sent. */
+enum push_outcome {
+        PUSH_DELIVERED,         /* 2xx: removed from the spool */
+        PUSH_REJECTED,          /* 400, 409, 413, 415, 422: this envelope will never be
+                                 * taken; moved to <spool>/rejected/ and delivery goes on */
+        PUSH_RETRY,             /* transport error, 408, 425, 429, 5xx, anything else:
+                                 * stays spooled, delivery stops, backs off */
+        PUSH_MISCONFIGURED,     /* 401, 403: a token or URL problem; retried like PUSH_RETRY */
+};
+enum push_outcome push_outcome_of(int transport_error, long status);
+
+#define SPOOL_REJECTED_DIR "rejected"
+
+struct spool_result {
+        unsigned delivered;
+        unsigned rejected;              /* moved aside during this flush */
+        enum push_outcome stopped;      /* PUSH_RETRY or PUSH_MISCONFIGURED when an envelope stays */
+        long retry_after_s;             /* Retry-After of the answer that stopped it, -1 = none */
+};
+
+/* Delivers spooled envelopes oldest first. A permanent rejection moves the
+ * envelope aside (at most `keep_rejected` are kept, oldest dropped) and
+ * goes on; a retryable failure stops, so order is kept. Returns 0 when the
+ * spool is empty afterwards, -EAGAIN when envelopes stay (err says why), or
+ * a negative errno when the spool cannot be read. */
+int spool_flush(const char *dir, const struct push_target *t, uint64_t keep_rejected, struct spool_result *ret,
+                char *err, size_t errsz);

@@ -4,6 +4,7 @@
 /* The HTTP transport seam: production uses http_curl.c, unit tests a table
  * of canned answers. */
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "buf.h"
@@ -47,3 +48,15 @@ void http_global_cleanup(void);
  * TLS peers always verified; only http and https. */
 int http_curl_new(struct http_transport **ret);
 struct http_transport *http_curl_free(struct http_transport *t);
+
+/* A URL as libcurl itself reads it, so a check made on these parts holds
+ * for the request that follows. */
+struct http_url {
+        char scheme[8];                 /* "http" or "https" */
+        char host[256];                 /* IPv6 literals keep their brackets */
+        bool userinfo;                  /* a user name or password is present */
+};
+
+/* Returns 0, -EINVAL when libcurl cannot parse the URL or its scheme is not
+ * http or https, -ENAMETOOLONG when a part does not fit. */
+int http_url_parse(const char *url, struct http_url *ret);

@@ -202,3 +202,48 @@ void http_global_cleanup(void)
 {
         curl_global_cleanup();
 }
+
+static int url_part(CURLU *u, CURLUPart part, char *out, size_t size, bool *present)
+{
+        char *v = NULL;
+        CURLUcode c = curl_url_get(u, part, &v, 0);
+        int r = 0;
+
+        *present = c == CURLUE_OK;
+        if (c != CURLUE_OK)
+                return c == CURLUE_NO_USER || c == CURLUE_NO_PASSWORD || c == CURLUE_NO_HOST ? 0 : -EINVAL;
+        if (out && snprintf(out, size, "%s", v) >= (int) size)
+                r = -ENAMETOOLONG;
+        curl_free(v);
+        return r;
+}
+
+int http_url_parse(const char *url, struct http_url *ret)
+{
+        struct http_url p = { .userinfo = false };
+        bool user = false, password = false, host = false;
+        CURLU *u = curl_url();
+        int r;
+
+        if (!u)
+                return -ENOMEM;
+        r = curl_url_set(u, CURLUPART_URL, url, 0) == CURLUE_OK ? 0 : -EINVAL;
+        if (r == 0)
+                r = url_part(u, CURLUPART_SCHEME, p.scheme, sizeof(p.scheme), &host);
+        if (r == 0 && strcmp(p.scheme, "http") != 0 && strcmp(p.scheme, "https") != 0)
+                r = -EINVAL;
+        if (r == 0)
+                r = url_part(u, CURLUPART_USER, NULL, 0, &user);
+        if (r == 0)
+                r = url_part(u, CURLUPART_PASSWORD, NULL, 0, &password);
+        if (r == 0)
+                r = url_part(u, CURLUPART_HOST, p.host, sizeof(p.host), &host);
+        if (r == 0 && !host)
+                r = -EINVAL;
+        curl_url_cleanup(u);
+        if (r < 0)
+                return r;
+        p.userinfo = user || password;
+        *ret = p;
+        return 0;
+}

@@ -5,10 +5,13 @@
 #include <errno.h>
 #include <microhttpd.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "buf.h"
@@ -17,11 +20,29 @@
 
 #define HTTPD_DEFAULT_MAX_BODY ((size_t) 4 * 1024 * 1024)
 
+/* A connection under the request deadline. MHD's own timeout is an idle
+ * one: a client that sends a byte every few seconds would keep it forever. */
+struct tracked {
+        struct tracked *next, **pprev;
+        int fd;
+        uint64_t since_ms;              /* the connection's start, or its last answer */
+        bool received;                  /* the current request is all in */
+        bool cut;
+};
+
 struct httpd {
         struct MHD_Daemon *d;
         struct httpd_routes routes;
         struct httpd_options opts;
         int quiesced_fd;
+        /* The deadline sweeper: its own thread, the list under lock. The
+         * list entry goes before MHD closes the fd, so the sweeper never
+         * shuts down a descriptor that was reused. */
+        pthread_mutex_t lock;
+        pthread_cond_t wake;
+        pthread_t sweeper;
+        bool sweeping, stopping;
+        struct tracked *conns;
 };
 
 /* One POST in progress: its body so far, and its answer when deferred. */
@@ -31,8 +52,97 @@ struct httpd_pending {
         size_t dropped;         /* bytes read and thrown away once too large */
         struct MHD_Connection *conn;
         bool deferred;
+        bool received;                  /* the whole body is in */
         struct httpd_reply reply;       /* set by httpd_answer() */
 };
+
+static uint64_t now_ms(void)
+{
+        struct timespec ts;
+
+        (void) clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
+}
+
+static struct tracked *tracked_of(struct MHD_Connection *c)
+{
+        const union MHD_ConnectionInfo *i = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+
+        return i ? i->socket_context : NULL;
+}
+
+/* A request is all in (received) or a new one may start (!received). */
+static void mark(struct httpd *h, struct MHD_Connection *c, bool received)
+{
+        struct tracked *t = h->sweeping ? tracked_of(c) : NULL;
+
+        if (!t)
+                return;
+        pthread_mutex_lock(&h->lock);
+        t->received = received;
+        if (!received)
+                t->since_ms = now_ms();
+        pthread_mutex_unlock(&h->lock);
+}
+
+static void notify_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+                              enum MHD_ConnectionNotificationCode code)
+{
+        struct httpd *h = cls;
+        struct tracked *t = *socket_context;
+        const union MHD_ConnectionInfo *i;
+
+        if (code == MHD_CONNECTION_NOTIFY_STARTED) {
+                i = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+                t = i ? calloc(1, sizeof(*t)) : NULL;
+                if (!t)
+                        return;         /* untracked: only the idle timeout applies */
+                t->fd = i->connect_fd;
+                t->since_ms = now_ms();
+                pthread_mutex_lock(&h->lock);
+                t->next = h->conns;
+                t->pprev = &h->conns;
+                if (h->conns)
+                        h->conns->pprev = &t->next;
+                h->conns = t;
+                pthread_mutex_unlock(&h->lock);
+                *socket_context = t;
+                return;
+        }
+        if (!t)
+                return;
+        pthread_mutex_lock(&h->lock);
+        *t->pprev = t->next;
+        if (t->next)
+                t->next->pprev = t->pprev;
+        pthread_mutex_unlock(&h->lock);
+        free(t);
+        *socket_context = NULL;
+}
+
+/* Once a second: shutdown() (not close(): MHD owns the fd) every connection
+ * past its deadline; MHD then sees the end of the stream and cleans up. */
+static void *sweep(void *arg)
+{
+        struct httpd *h = arg;
+        struct timespec until;
+
+        pthread_mutex_lock(&h->lock);
+        while (!h->stopping) {
+                uint64_t now = now_ms(), limit = (uint64_t) h->opts.request_deadline_s * 1000;
+
+                for (struct tracked *t = h->conns; t; t = t->next)
+                        if (!t->received && !t->cut && now - t->since_ms > limit) {
+                                (void) shutdown(t->fd, SHUT_RDWR);
+                                t->cut = true;
+                        }
+                (void) clock_gettime(CLOCK_REALTIME, &until);
+                until.tv_sec += 1;
+                (void) pthread_cond_timedwait(&h->wake, &h->lock, &until);
+        }
+        pthread_mutex_unlock(&h->lock);
+        return NULL;
+}
 
 static enum MHD_Result queue(struct MHD_Connection *c, const struct httpd_reply *rep)
 {
@@ -154,6 +264,7 @@ static enum MHD_Result post_end(struct httpd *h, struct MHD_Connection *c, const
         struct httpd_reply rep = { .status = 0 };
         struct httpd_request req;
 
+        u->received = true;
         if (u->too_large)
                 return text_error(h, c, true, MHD_HTTP_CONTENT_TOO_LARGE, "{\"error\":\"body too large\"}\n", NULL);
         if (!u->body.data && buf_append(&u->body, "", 0) < 0)
@@ -196,10 +307,26 @@ static int (*get_route(const struct httpd *h, const char *url))(void *, char **)
         return NULL;
 }
 
+static enum MHD_Result dispatch(struct httpd *h, struct MHD_Connection *c, const char *url, const char *method,
+                                const char *upload, size_t *upload_size, void **state);
+
+/* Every call but those that start or continue reading a POST body ends
+ * the reading of the request: the deadline no longer applies. */
 static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *url, const char *method,
                               const char *version, const char *upload, size_t *upload_size, void **state)
 {
         struct httpd *h = cls;
+        enum MHD_Result r = dispatch(h, c, url, method, upload, upload_size, state);
+        const struct httpd_pending *u = *state;
+
+        if (!u || u->received)
+                mark(h, c, true);
+        return r;
+}
+
+static enum MHD_Result dispatch(struct httpd *h, struct MHD_Connection *c, const char *url, const char *method,
+                                const char *upload, size_t *upload_size, void **state)
+{
         bool is_get = !strcmp(method, "GET") || !strcmp(method, "HEAD");
         bool on_post_path = h->routes.post_path && h->routes.post && !strcmp(url, h->routes.post_path);
         int (*route)(void *, char **) = get_route(h, url);
@@ -237,6 +364,8 @@ static enum MHD_Result handle(void *cls, struct MHD_Connection *c, const char *u
 static void completed(void *cls, struct MHD_Connection *c, void **state, enum MHD_RequestTerminationCode toe)
 {
         struct httpd_pending *u = *state;
+
+        mark(cls, c, false);    /* a kept-alive connection: the next request's deadline starts */
 
         if (u) {
                 buf_done(&u->body);
@@ -304,6 +433,13 @@ int httpd_listen_is_loopback(const char *listen, bool *ret_loopback)
         return 0;
 }
 
+static void httpd_free(struct httpd *h)
+{
+        pthread_cond_destroy(&h->wake);
+        pthread_mutex_destroy(&h->lock);
+        free(h);
+}
+
 int httpd_start_opts(const char *listen, const struct httpd_routes *routes, const struct httpd_options *o,
                      struct httpd **ret)
 {
@@ -321,6 +457,9 @@ int httpd_start_opts(const char *listen, const struct httpd_routes *routes, cons
         h->routes = *routes;
         h->opts = *o;
         h->quiesced_fd = -EBADF;
+        h->sweeping = o->internal_thread && o->request_deadline_s > 0;
+        (void) pthread_mutex_init(&h->lock, NULL);
+        (void) pthread_cond_init(&h->wake, NULL);
         if (ss.ss_family == AF_INET6)
                 flags |= MHD_USE_IPv6;
         /* One polling thread runs every handler (so they stay single-threaded);
@@ -332,7 +471,7 @@ int httpd_start_opts(const char *listen, const struct httpd_routes *routes, cons
         if (tls)
                 flags |= MHD_USE_TLS;
         size_t limit = o->connection_limit ? o->connection_limit : 32u;
-        struct MHD_OptionItem opts[12];
+        struct MHD_OptionItem opts[14];
         size_t n = 0;
 
         /* The logger first, so that start-up errors already go through it. */
@@ -344,7 +483,12 @@ int httpd_start_opts(const char *listen, const struct httpd_routes *routes, cons
                                              o->connection_timeout_s ? (intptr_t) o->connection_timeout_s : 10, NULL };
         opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_CONNECTION_MEMORY_LIMIT,
                                              (intptr_t) (o->internal_thread ? 256 : 64) * 1024, NULL };
-        opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t) completed, NULL };
+        opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_COMPLETED, (intptr_t) completed, h };
+        if (o->per_ip_limit)
+                opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_PER_IP_CONNECTION_LIMIT, (intptr_t) o->per_ip_limit,
+                                                     NULL };
+        if (h->sweeping)
+                opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_NOTIFY_CONNECTION, (intptr_t) notify_connection, h };
         if (tls) {
                 /* GnuTLS through libmicrohttpd: TLS 1.2 or 1.3 only. */
                 opts[n++] = (struct MHD_OptionItem){ MHD_OPTION_HTTPS_MEM_CERT, 0, (void *) o->tls_cert_pem };
@@ -355,8 +499,13 @@ int httpd_start_opts(const char *listen, const struct httpd_routes *routes, cons
         opts[n] = (struct MHD_OptionItem){ MHD_OPTION_END, 0, NULL };
         h->d = MHD_start_daemon(flags, 0, NULL, NULL, handle, h, MHD_OPTION_ARRAY, opts, MHD_OPTION_END);
         if (!h->d) {
-                free(h);
+                httpd_free(h);
                 return -EADDRNOTAVAIL;
+        }
+        if (h->sweeping && pthread_create(&h->sweeper, NULL, sweep, h) != 0) {
+                MHD_stop_daemon(h->d);
+                httpd_free(h);
+                return -ENOMEM;
         }
         *ret = h;
         return 0;
@@ -373,11 +522,18 @@ void httpd_stop(struct httpd *h)
 {
         if (!h)
                 return;
+        if (h->sweeping) {
+                pthread_mutex_lock(&h->lock);
+                h->stopping = true;
+                pthread_cond_signal(&h->wake);
+                pthread_mutex_unlock(&h->lock);
+                (void) pthread_join(h->sweeper, NULL);
+        }
         MHD_stop_daemon(h->d);
         /* A quiesced socket is ours to close, and only now. */
         if (h->quiesced_fd >= 0)
                 (void) close(h->quiesced_fd);
-        free(h);
+        httpd_free(h);
 }
 
 void httpd_quiesce(struct httpd *h)

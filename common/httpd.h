@@ -65,6 +65,12 @@ struct httpd_options {
         const char *tls_key_pem;
         unsigned connection_limit;      /* 0: 32 */
         unsigned connection_timeout_s;  /* idle timeout; 0: 10 */
+        unsigned per_ip_limit;          /* connections from one address; 0: no limit */
+        /* internal_thread only: a request's headers and body must have
+         * arrived within this many seconds of the connection's start (or of
+         * the previous answer on a kept-alive connection), else the
+         * connection is cut, however steadily it trickles; 0: no deadline. */
+        unsigned request_deadline_s;
         /* libmicrohttpd's own error messages; NULL: stderr. */
         void (*log)(void *userdata, const char *msg);
 };

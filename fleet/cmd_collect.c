@@ -25,6 +25,9 @@
 
 #define PEM_MAX (1024 * 1024)
 #define DRAIN_S 5
+#define IDLE_TIMEOUT_S 10               /* a silent client is cut after this */
+#define HEALTH_CONNECTIONS 16
+#define HEALTH_PER_IP 4
 
 struct collect_opts {
         const char *listen, *store;
@@ -33,6 +36,8 @@ struct collect_opts {
         const char *nodes_file, *arm_file;
         struct common_opts c;
         uint64_t max_body;
+        const char *health_listen;
+        uint64_t max_connections, per_ip, deadline_s;
         bool no_auth, insecure_listen;
 };
 
@@ -64,14 +69,31 @@ static void usage(FILE *out)
               "                         whose systemUUID/providerID is its signed vmId (re-read\n"
               "                         when it changes)\n"
               "  --arm FILE             az vmss list-instances / az vm show / Resource Graph JSON\n"
+              "  --max-connections N    connections at once, 1..10000 (default 256)\n"
+              "  --per-ip-connections N connections at once from one address, 0..10000\n"
+              "                         (default 16; 0 = no limit, behind a proxy)\n"
+              "  --request-deadline DURATION  headers and body must arrive within this of the\n"
+              "                         connection's start, 1s..1h (default 30s)\n"
+              "  --health-listen HOST:PORT  also serve /livez and /readyz (only) there, on their\n"
+              "                         own small connection budget\n"
               "  --client-ca FILE       not supported: terminate mTLS in a sidecar or ingress\n"
               "  -h, --help             this text\n", out);
+}
+
+static int bounded(const char *arg, const char *flag, uint64_t min, uint64_t max, uint64_t *ret)
+{
+        if (parse_u64(arg, ret) < 0 || *ret < min || *ret > max) {
+                log_error("collect: invalid value \"%s\" for %s (%llu..%llu)", arg, flag, (unsigned long long) min,
+                          (unsigned long long) max);
+                return -EINVAL;
+        }
+        return 0;
 }
 
 static int parse_opts(int argc, char **argv, struct collect_opts *o)
 {
         enum { O_LISTEN = 256, O_STORE, O_CERT, O_KEY, O_CA, O_TOKEN, O_NOAUTH, O_INSECURE, O_SUMMARY, O_MAXBODY,
-               O_NODES, O_ARM };
+               O_NODES, O_ARM, O_HEALTH, O_MAXCONN, O_PERIP, O_DEADLINE };
         static const struct option own[] = {
                 { "listen", required_argument, NULL, O_LISTEN },
                 { "store", required_argument, NULL, O_STORE },
@@ -85,6 +107,10 @@ static int parse_opts(int argc, char **argv, struct collect_opts *o)
                 { "max-body", required_argument, NULL, O_MAXBODY },
                 { "nodes", required_argument, NULL, O_NODES },
                 { "arm", required_argument, NULL, O_ARM },
+                { "health-listen", required_argument, NULL, O_HEALTH },
+                { "max-connections", required_argument, NULL, O_MAXCONN },
+                { "per-ip-connections", required_argument, NULL, O_PERIP },
+                { "request-deadline", required_argument, NULL, O_DEADLINE },
                 { "help", no_argument, NULL, 'h' },
                 { 0 },
         };
@@ -111,6 +137,22 @@ static int parse_opts(int argc, char **argv, struct collect_opts *o)
                 case O_SUMMARY: o->summary_key = optarg; break;
                 case O_NODES: o->nodes_file = optarg; break;
                 case O_ARM: o->arm_file = optarg; break;
+                case O_HEALTH: o->health_listen = optarg; break;
+                case O_MAXCONN:
+                        if (bounded(optarg, "--max-connections", 1, 10000, &o->max_connections) < 0)
+                                return -EINVAL;
+                        break;
+                case O_PERIP:
+                        if (bounded(optarg, "--per-ip-connections", 0, 10000, &o->per_ip) < 0)
+                                return -EINVAL;
+                        break;
+                case O_DEADLINE:
+                        if (parse_duration(optarg, false, &o->deadline_s) < 0 || o->deadline_s < 1 ||
+                            o->deadline_s > 3600) {
+                                log_error("collect: invalid value \"%s\" for --request-deadline (1s..1h)", optarg);
+                                return -EINVAL;
+                        }
+                        break;
                 case O_MAXBODY:
                         if (parse_u64(optarg, &o->max_body) < 0 || o->max_body < 1024 ||
                             o->max_body > DSSE_MAX_ENVELOPE) {
@@ -145,6 +187,11 @@ static int check_opts(const struct collect_opts *o)
         }
         if (httpd_listen_is_loopback(o->listen, &loopback) < 0) {
                 log_error("collect: invalid value \"%s\" for --listen (HOST:PORT, IPv4 or [IPv6])", o->listen);
+                return -EINVAL;
+        }
+        if (o->health_listen && httpd_listen_is_loopback(o->health_listen, &loopback) < 0) {
+                log_error("collect: invalid value \"%s\" for --health-listen (HOST:PORT, IPv4 or [IPv6])",
+                          o->health_listen);
                 return -EINVAL;
         }
         if (o->client_ca) {
@@ -185,11 +232,13 @@ struct resources {
         struct cstore *store;
         struct collector *collector;
         struct httpd *httpd;
+        struct httpd *health;           /* --health-listen, or NULL */
 };
 
 static void resources_done(struct resources *res)
 {
         httpd_stop(res->httpd);
+        httpd_stop(res->health);
         collector_free(res->collector);
         cstore_close(res->store);
         collect_binding_free(res->binding);
@@ -265,6 +314,29 @@ static void mhd_log(void *userdata, const char *msg)
         jlog("warning", "http", "error", msg, NULL);
 }
 
+/* The probes on their own listener, so that clients holding every
+ * connection of the main one cannot make the orchestrator restart a
+ * collector that works: plain HTTP, GET /livez and /readyz only. */
+static int serve_health(const struct collect_opts *o, struct resources *res)
+{
+        struct httpd_options hopts = {
+                .internal_thread = true, .connection_limit = HEALTH_CONNECTIONS, .connection_timeout_s = 5,
+                .per_ip_limit = HEALTH_PER_IP, .request_deadline_s = 5, .log = mhd_log,
+        };
+        struct httpd_routes routes;
+        char port[8];
+
+        collector_routes(res->collector, &routes);
+        routes = (struct httpd_routes){ .livez = routes.livez, .readyz = routes.readyz, .userdata = routes.userdata };
+        if (httpd_start_opts(o->health_listen, &routes, &hopts, &res->health) < 0) {
+                log_error("collect: --health-listen %s: cannot listen there", o->health_listen);
+                return -EADDRNOTAVAIL;
+        }
+        snprintf(port, sizeof(port), "%u", httpd_port(res->health));
+        jlog("info", "health listener", "address", o->health_listen, "port", port, NULL);
+        return 0;
+}
+
 static int serve(const struct collect_opts *o, struct resources *res)
 {
         struct collector_config cfg = {
@@ -275,7 +347,8 @@ static int serve(const struct collect_opts *o, struct resources *res)
         struct httpd_options hopts = {
                 .internal_thread = true, .max_body = o->max_body ? o->max_body : DSSE_MAX_ENVELOPE,
                 .tls_cert_pem = res->tls_cert, .tls_key_pem = res->tls_key,
-                .connection_limit = 256, .connection_timeout_s = 30, .log = mhd_log,
+                .connection_limit = (unsigned) o->max_connections, .connection_timeout_s = IDLE_TIMEOUT_S,
+                .per_ip_limit = (unsigned) o->per_ip, .request_deadline_s = (unsigned) o->deadline_s, .log = mhd_log,
         };
         struct httpd_routes routes;
         char addr[160], count[24], keys[24], port[8];
@@ -292,6 +365,8 @@ static int serve(const struct collect_opts *o, struct resources *res)
                           o->tls_cert ? " (or the TLS certificate and key are unusable)" : "");
                 return EXIT_CONFIG;
         }
+        if (o->health_listen && serve_health(o, res) < 0)
+                return EXIT_CONFIG;
         colon = strrchr(o->listen, ':');
         snprintf(port, sizeof(port), "%u", httpd_port(res->httpd));
         snprintf(addr, sizeof(addr), "%.*s:%s", (int) (colon - o->listen), o->listen, port);
@@ -343,7 +418,7 @@ static void drain(struct resources *res)
 
 int cmd_collect(int argc, char **argv)
 {
-        struct collect_opts o = { .listen = NULL };
+        struct collect_opts o = { .max_connections = 256, .per_ip = 16, .deadline_s = 30 };
         struct resources res = { .trust = NULL };
         sigset_t mask;
         int r;

@@ -219,8 +219,15 @@ static int read_token(struct collector *c, char **ret)
                         r = -ENODATA;
         }
         if (r < 0) {
-                if (now - c->token_logged >= LOG_EVERY_S) {
+                bool log_now;
+
+                /* /readyz may run on the health listener's thread too. */
+                pthread_mutex_lock(&c->lock);
+                log_now = now - c->token_logged >= LOG_EVERY_S;
+                if (log_now)
                         c->token_logged = now;
+                pthread_mutex_unlock(&c->lock);
+                if (log_now) {
                         jlog("error", "token file unusable; every push is refused with 503", "tokenFile",
                              c->cfg.token_file, "error", r == -ENODATA ? "empty" : strerror(-r), NULL);
                 }

@@ -121,9 +121,18 @@ class CollectorState:
         with self.lock:
             self.outage = outage
 
-    def current_outage(self):
+    def take_outage(self):
+        """The injected failure for this request, if any; one with a count
+        ends by itself after that many answers."""
         with self.lock:
-            return dict(self.outage) if self.outage else None
+            if not self.outage:
+                return None
+            outage = dict(self.outage)
+            if outage['count'] is not None:
+                self.outage['count'] -= 1
+                if self.outage['count'] <= 0:
+                    self.outage = None
+            return outage
 
     def _stored_on_disk(self, digest):
         return self.store_dir is not None and os.path.exists(self.path_for(digest))
@@ -173,7 +182,7 @@ def retry_after_headers(retry_after):
 # ---------------------------------------------------------------------------
 
 def api_post_evidence(state, request):
-    outage = state.current_outage()
+    outage = state.take_outage()
     if outage is not None:
         raise HttpError(outage['status'], 'collector is down (injected by /_fake/down)',
                         headers=retry_after_headers(outage['retry_after']))
@@ -200,10 +209,13 @@ API_ROUTES = (
 
 def parse_outage(request):
     body = {} if not request.raw_body else require_object(request.json(), 'body')
-    unknown = sorted(k for k in body if k not in ('status', 'retry_after'))
+    unknown = sorted(k for k in body if k not in ('status', 'retry_after', 'count'))
     if unknown:
-        raise HttpError(400, 'unknown field(s) %s; allowed: status, retry_after' % ', '.join(unknown))
-    outage = {'status': body.get('status', 503), 'retry_after': body.get('retry_after')}
+        raise HttpError(400, 'unknown field(s) %s; allowed: status, retry_after, count' % ', '.join(unknown))
+    outage = {'status': body.get('status', 503), 'retry_after': body.get('retry_after'),
+              'count': body.get('count')}
+    if outage['count'] is not None and (not is_int(outage['count']) or outage['count'] < 1):
+        raise HttpError(400, 'count: an integer >= 1 (answers before the fake is up again)')
     if not is_int(outage['status']) or not 400 <= outage['status'] <= 599:
         raise HttpError(400, 'status: an integer 400..599')
     if outage['retry_after'] is not None and (not is_int(outage['retry_after']) or outage['retry_after'] < 0):

@@ -642,10 +642,55 @@ def involved_object_problems(involved, namespace, node_name):
     if involved.get('name') != node_name:
         problems.append('involvedObject.name: Invalid value: %r: must be this node (%r)'
                         % (involved.get('name'), node_name))
+    return problems
+
+
+# The API server's own rules for an Event created through core/v1, from
+# kubernetes pkg/apis/core/validation/events.go (ValidateEventCreate: a
+# core/v1 or events.k8s.io/v1beta1 create gets legacyValidateEvent only).
+EVENT_REPORTING_INSTANCE_MAX = 128   # ReportingInstanceLengthLimit
+EVENT_ACTION_MAX = 128               # ActionLengthLimit
+EVENT_REASON_MAX = 128               # ReasonLengthLimit
+EVENT_NOTE_MAX = 1024                # NoteLengthLimit
+MICROTIME_RE = re.compile(r'\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{6}(Z|[+-]\d{2}:\d{2})')
+
+
+def legacy_event_problems(event, namespace):
+    """legacyValidateEvent: without eventTime, an Event about an object with
+    no namespace (a Node) lives in "" or "default"; with eventTime, in
+    "default" or "kube-system", and reportingController (JSON
+    reportingComponent), reportingInstance, action and reason are required
+    and bounded."""
+    problems = []
+    involved = event.get('involvedObject') if isinstance(event.get('involvedObject'), dict) else {}
     object_namespace = involved.get('namespace') or ''
-    if object_namespace != namespace and not (object_namespace == '' and namespace == 'default'):
-        problems.append('involvedObject.namespace: Invalid value: %r: does not match event.namespace '
-                        '(events about cluster-scoped objects belong in "default")' % object_namespace)
+    event_time = event.get('eventTime')
+    mismatch = 'involvedObject.namespace: Invalid value: %r: does not match event.namespace' % object_namespace
+    if not event_time:
+        if object_namespace == '' and namespace not in ('', 'default'):
+            problems.append(mismatch)
+        elif object_namespace and namespace != object_namespace:
+            problems.append(mismatch)
+        return problems
+    if not isinstance(event_time, str) or MICROTIME_RE.fullmatch(event_time) is None:
+        # metav1.MicroTime parses exactly RFC3339Micro; anything else fails decoding.
+        raise HttpError(400, 'eventTime: cannot parse %r as "2006-01-02T15:04:05.000000Z07:00"' % (event_time,))
+    if object_namespace == '' and namespace not in ('default', 'kube-system'):
+        problems.append(mismatch)
+    controller = event.get('reportingComponent') or ''
+    if not controller:
+        problems.append('reportingController: Required value')
+    elif qualified_name_problem(controller):
+        problems.append('reportingController: Invalid value: %r: %s' % (controller, qualified_name_problem(controller)))
+    for key, json_key, limit in (('reportingInstance', 'reportingInstance', EVENT_REPORTING_INSTANCE_MAX),
+                                 ('action', 'action', EVENT_ACTION_MAX), ('reason', 'reason', EVENT_REASON_MAX)):
+        value = event.get(json_key) or ''
+        if not value:
+            problems.append('%s: Required value' % key)
+        elif len(value) > limit:
+            problems.append('%s: Invalid value: can have at most %d characters' % (key, limit))
+    if isinstance(event.get('message'), str) and len(event['message']) > EVENT_NOTE_MAX:
+        problems.append('message: Invalid value: can have at most %d characters' % EVENT_NOTE_MAX)
     return problems
 
 
@@ -677,7 +722,10 @@ def validate_new_event(event, namespace, node_name):
     check_known_fields(event, EVENT_FIELDS, '')
     problems = (event_metadata_problems(event.get('metadata'), namespace)
                 + involved_object_problems(event.get('involvedObject'), namespace, node_name)
+                + legacy_event_problems(event, namespace)
                 + event_body_problems(event))
+    if not is_dns_subdomain(namespace):
+        problems.append('namespace: Invalid value: %r: a lowercase RFC 1123 subdomain' % (namespace,))
     if problems:
         meta = event.get('metadata')
         name = meta.get('name') if isinstance(meta, dict) else None

@@ -384,6 +384,35 @@ class FakeKubeTest(TempDirTest):
         self.assertEqual(code, 422, body)
         self.assertEqual(call(self.kube.url('/_fake/events'))[2], [])
 
+    def test_event_validation_with_event_time(self):
+        """legacyValidateEvent (kubernetes pkg/apis/core/validation/events.go):
+        with eventTime a Node event may also live in kube-system, never in any
+        other namespace, and needs reportingComponent, reportingInstance,
+        action and reason."""
+        timed = dict(eventTime='2024-05-01T10:00:00.000000Z', action='Check', reportingComponent='hostenc',
+                     reportingInstance=NODE)
+
+        def post(ns, event):
+            return self.api('POST', '/api/v1/namespaces/%s/events' % ns, event, JSON)[0]
+
+        self.assertEqual(post('kube-system', self.event(metadata={'name': 'a'}, **timed)), 201)
+        self.assertEqual(post('default', self.event(metadata={'name': 'b'}, **timed)), 201)
+        self.assertEqual(post('monitoring', self.event(metadata={'name': 'c'}, **timed)), 422)
+        self.assertEqual(post('monitoring', self.event(metadata={'name': 'd'})), 422)
+        for key in ('action', 'reportingComponent', 'reportingInstance'):
+            with self.subTest(missing=key):
+                event = self.event(metadata={'name': 'e'}, **dict(timed, **{key: ''}))
+                self.assertEqual(post('default', event), 422)
+        self.assertEqual(post('default', self.event(metadata={'name': 'f'}, **dict(timed, reportingInstance='x' * 129))),
+                         422)
+        self.assertEqual(post('default', self.event(metadata={'name': 'g'}, **dict(timed, action='a' * 129))), 422)
+        self.assertEqual(post('default', self.event(metadata={'name': 'h'},
+                                                    **dict(timed, reportingComponent='not a name'))), 422)
+        # MicroTime has exactly six fractional digits; whole seconds do not decode.
+        self.assertEqual(post('default', self.event(metadata={'name': 'i'},
+                                                    **dict(timed, eventTime='2024-05-01T10:00:00Z'))), 400)
+        self.assertEqual(len(call(self.kube.url('/_fake/events'))[2]), 2)
+
     # -- failure injection and the request log -----------------------------------
 
     def test_failure_injection(self):
@@ -569,6 +598,12 @@ class FakeCollectorTest(TempDirTest):
         self.assertEqual(call(self.collector.url('/_fake/up'), 'POST')[0], 200)
         self.assertEqual(self.post(envelope())[0], 201)
         self.assertEqual(len(call(self.collector.url('/_fake/received'))[2]), 1)
+
+    def test_down_for_a_count(self):
+        self.start_with_token_and_store()
+        self.assertEqual(call(self.collector.url('/_fake/down'), 'POST', {'status': 422, 'count': 2})[0], 200)
+        self.assertEqual([self.post(envelope(sig=s))[0] for s in ('AAAA', 'BBBB', 'CCCC')], [422, 422, 201])
+        self.assertEqual(call(self.collector.url('/_fake/down'), 'POST', {'count': 0})[0], 400)
 
     def test_request_log(self):
         self.start_with_token_and_store()

@@ -250,6 +250,20 @@ class Daemon(unittest.TestCase):
         attested = [r for r in self.imds.requests() if 'attested' in r[2]]
         self.assertEqual(len(attested), 1, 'the binding document should be fetched once, not per cycle')
 
+    def test_events_in_kube_system(self):
+        """A Node's Events carry eventTime, action and the reporting fields,
+        so the API server takes them in kube-system too (the fake applies
+        legacyValidateEvent from kubernetes pkg/apis/core/validation/events.go)."""
+        self.set_eah('false')
+        self.start('--event-namespace', 'kube-system')
+        events = self.wait_for('warning event', lambda: self.kube.get('/_fake/events'))
+        self.assertEqual(events[0]['metadata']['namespace'], 'kube-system')
+        self.assertRegex(events[0]['eventTime'], r'^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{6}Z$')
+        self.assertEqual((events[0]['action'], events[0]['reportingComponent'], events[0]['reportingInstance']),
+                         ('Check', 'hostenc', NODE))
+        posts = [r for r in self.kube.get('/_fake/requests') if r['path'].endswith('/events')]
+        self.assertTrue(posts and all(r['status'] == 201 for r in posts), posts)
+
     def test_api_throttling_and_errors(self):
         self.kube.post('/_fake/fail', {'path_prefix': '/api/v1/nodes/%s/status' % NODE, 'status': 429,
                                        'count': 1, 'retry_after': 3})

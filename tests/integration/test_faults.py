@@ -201,7 +201,7 @@ class FaultCase(unittest.TestCase):
         doc['securityProfile']['encryptionAtHost'] = value
         self.write(self.compute, json.dumps(doc))
 
-    def args(self, *extra, kube=None, push=True, hostroot=None):
+    def args(self, *extra, kube=None, push=True, hostroot=None, push_url=None):
         a = ['run', '--host-root', hostroot or os.path.join(HOSTROOTS, 'd4sv5'), '--imds-url', self.imds.url,
              '--imds-trust', self.imds.trust, '--imds-timeout', '3', '--node-name', NODE,
              '--interval', self.interval, '--start-delay', '0s', '--jitter-percent', '0', '--heartbeat', '1h',
@@ -209,7 +209,7 @@ class FaultCase(unittest.TestCase):
              '--evidence-dir', self.evidence, '--evidence-keep', '100000',
              '--kube-api', kube or self.kube.url, '--kube-token-file', self.agent_token]
         if push:
-            a += ['--push-url', self.collector.url + '/v1/evidence', '--push-token-file', self.agent_token,
+            a += ['--push-url', push_url or self.collector.url + '/v1/evidence', '--push-token-file', self.agent_token,
                   '--spool-dir', self.spool]
         return a + list(extra)
 
@@ -436,6 +436,190 @@ class CollectorFaults(FaultCase):
               % (len(written), len(received), len(spooled)), file=sys.stderr)
 
 
+class CollectorRejects(FaultCase):
+    """Issue 16 item 7: an envelope the collector rejects for good does not
+    block the ones after it; retryable answers keep everything spooled."""
+
+    def test_one_rejected_envelope_does_not_block_the_rest(self):
+        self.collector.post('/_fake/down', {'status': 429, 'retry_after': 1})
+        self.start()
+        self.wait_for('4 spooled', lambda: len(envelopes(self.spool)) >= 4, timeout=60)
+        rejected_dir = os.path.join(self.spool, 'rejected')
+        self.assertFalse(os.path.exists(rejected_dir))         # 429 drops nothing
+        self.collector.post('/_fake/down', {'status': 422, 'count': 1})
+        self.wait_for('one moved aside', lambda: os.path.isdir(rejected_dir) and envelopes(rejected_dir))
+        self.wait_for('spool drained', lambda: not envelopes(self.spool), timeout=60)
+        self.wait_for('moved-aside metric',
+                      lambda: metric(self.scrape(), 'hostenc_push_rejected_total') == 1)
+        self.assertEqual(metric(self.scrape(), 'hostenc_push_rejected_envelopes'), 1)
+        out, _ = self.stop()
+        written = {sha256_file(os.path.join(self.evidence, n)) for n in envelopes(self.evidence)}
+        spooled = {sha256_file(os.path.join(self.spool, n)) for n in envelopes(self.spool)}
+        aside = {sha256_file(os.path.join(rejected_dir, n)) for n in envelopes(rejected_dir)}
+        received = {r['sha256'] for r in self.collector.get('/_fake/received')}
+        # Nothing acknowledged is lost: every envelope written was received,
+        # is still spooled, or was moved aside (and kept) after its 422.
+        self.assertEqual(written, received | spooled | aside)
+        self.assertEqual(len(aside), 1)
+        self.assertFalse(aside & received)
+        # After its 422 the agent never sent the rejected envelope again.
+        answers = [(r['sha256'], r['status']) for r in self.collector.get('/_fake/requests')]
+        rejected_sha = next(iter(aside))
+        self.assertEqual([st for sha, st in answers if sha == rejected_sha and st != 429], [422])
+        logged = [json.loads(l) for l in out.splitlines() if 'rejected an envelope for good' in l]
+        self.assertEqual(len(logged), 1)
+        self.assertIn('HTTP 422', logged[0]['error'])
+        print('\ncollector 422 on one envelope: %d written, %d received, %d moved aside'
+              % (len(written), len(received), len(aside)), file=sys.stderr)
+
+
+class StoreDirs(FaultCase):
+    """Issue 16 item 8: a missing or unusable spoolDir/evidenceDir is an
+    error at start-up, not a silent loss later."""
+
+    def test_missing_or_not_a_directory(self):
+        not_dir = os.path.join(self.tmp, 'file')
+        self.write(not_dir, 'x')
+        for flag, path, key, why in (
+                ('--spool-dir', os.path.join(self.tmp, 'nope'), 'spoolDir', 'No such file or directory'),
+                ('--evidence-dir', os.path.join(self.tmp, 'nope'), 'evidenceDir', 'No such file or directory'),
+                ('--evidence-dir', not_dir, 'evidenceDir', 'Not a directory')):
+            with self.subTest(key=key, why=why):
+                p = subprocess.run([HOSTENC] + self.args(flag, path, '--once', '--metrics-listen', ''),
+                                   capture_output=True, text=True, timeout=60 * SLOW)
+                self.assertEqual(p.returncode, 78, p.stderr)
+                self.assertIn('config: %s %s: %s' % (key, path, why), p.stderr)
+        self.assertEqual(self.collector.get('/_fake/requests'), [])
+
+
+class Slowloris:
+    """A bounded attacker on 127.0.0.x only: keeps up to `n` connections
+    from the given source addresses to 127.0.0.1:port, each sending a
+    request's headers one byte every `drip` seconds and never finishing them;
+    opens a new one when one is cut. Stops at stop(), or by itself after
+    `lifetime` seconds."""
+
+    def __init__(self, port, sources, n, drip=0.3, lifetime=90):
+        self.port, self.sources, self.n, self.drip = port, sources, n, drip
+        self.deadline = time.monotonic() + lifetime * SLOW
+        self.stopping = threading.Event()
+        self.held_then_cut = 0      # connections that took bytes for a while, then the server cut them
+        self.opened = 0
+        self.thread = threading.Thread(target=self.run, daemon=True)
+        self.thread.start()
+
+    def connect(self, source):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        s.settimeout(1)
+        try:
+            s.bind((source, 0))
+            s.connect(('127.0.0.1', self.port))
+            s.sendall(b'POST /v1/evidence HTTP/1.1\r\nHost: x\r\nX-Slow: ')
+        except OSError:
+            s.close()
+            return None
+        self.opened += 1
+        return [s, 0]
+
+    def run(self):
+        conns, k = [], 0
+        while not self.stopping.is_set() and time.monotonic() < self.deadline:
+            while len(conns) < self.n:
+                c = self.connect(self.sources[k % len(self.sources)])
+                k += 1
+                if c is None:
+                    break
+                conns.append(c)
+            for c in list(conns):
+                try:
+                    c[0].sendall(b'a')
+                    c[1] += 1
+                except OSError:
+                    if c[1] >= 3:
+                        self.held_then_cut += 1
+                    c[0].close()
+                    conns.remove(c)
+            self.stopping.wait(self.drip)
+        for c in conns:
+            c[0].close()
+
+    def stop(self):
+        self.stopping.set()
+        self.thread.join(timeout=30)
+
+
+class CollectorUnderAbuse(FaultCase):
+    """Issue 16 item 9: one client holding connections (slowloris) neither
+    stops the agents' pushes nor the health probes of `hostenc collect`."""
+
+    def collect(self):
+        self.store = os.path.join(self.tmp, 'store')
+        self.health_port = free_port()
+        log = open(os.path.join(self.tmp, 'collect.log'), 'wb')
+        self.addCleanup(log.close)
+        p = subprocess.Popen([HOSTENC, 'collect', '--listen', '127.0.0.1:0', '--store', self.store,
+                              '--token-file', self.server_token, '--imds-trust', self.imds.trust,
+                              '--max-connections', '24', '--per-ip-connections', '4', '--request-deadline', '2s',
+                              '--health-listen', '127.0.0.1:%d' % self.health_port],
+                             stdout=log, stderr=subprocess.PIPE, text=True)
+        self.procs.append(p)
+        deadline = time.monotonic() + 20 * SLOW
+        while time.monotonic() < deadline:
+            with open(log.name) as f:
+                for line in f:
+                    if json.loads(line)['msg'] == 'listening':
+                        return p, int(json.loads(line)['address'].rsplit(':', 1)[1])
+            self.assertIsNone(p.poll(), 'hostenc collect exited')
+            time.sleep(0.05)
+        self.fail('hostenc collect did not start')
+
+    def stored(self):
+        path = os.path.join(self.store, 'index.jsonl')
+        if not os.path.exists(path):
+            return []
+        with open(path) as f:
+            return [json.loads(l)['sha256'] for l in f]
+
+    def probes_ok(self):
+        base = 'http://127.0.0.1:%d' % self.health_port
+        return all(http('GET', base + p)[0] == 200 for p in ('/livez', '/readyz'))
+
+    def test_slowloris_does_not_stop_pushes_or_probes(self):
+        collect, port = self.collect()
+        # One client, 40 connections: the per-address limit leaves it 4.
+        attacker = Slowloris(port, ['127.0.0.2'], 40)
+        self.addCleanup(attacker.stop)
+        self.start(kube='none', push_url='http://127.0.0.1:%d/v1/evidence' % port)
+        self.wait_for('3 stored during the attack', lambda: len(self.stored()) >= 3, timeout=60)
+        self.assertTrue(self.probes_ok())
+        self.assertEqual(http('GET', 'http://127.0.0.1:%d/livez' % port)[0], 200)
+        # Trickled headers are cut at the request deadline, however steady.
+        self.wait_for('connections cut at the deadline', lambda: attacker.held_then_cut >= 4, timeout=60)
+        attacker.stop()
+        # Many clients fill every connection: the health listener still answers.
+        flood = Slowloris(port, ['127.0.0.%d' % i for i in range(2, 10)], 40)
+        self.addCleanup(flood.stop)
+        self.wait_for('the flood holds connections', lambda: flood.opened >= 24, timeout=30)
+        for _ in range(5):
+            self.assertTrue(self.probes_ok())
+        n = len(self.stored())
+        flood.stop()
+        self.wait_for('pushes resume', lambda: len(self.stored()) > n + 1, timeout=60)
+        self.wait_for('spool drained', lambda: not envelopes(self.spool), timeout=60)
+        self.stop()
+        written = {sha256_file(os.path.join(self.evidence, f)) for f in envelopes(self.evidence)}
+        spooled = {sha256_file(os.path.join(self.spool, f)) for f in envelopes(self.spool)}
+        stored = self.stored()
+        # Nothing acknowledged is lost, nothing stored twice.
+        self.assertEqual(len(stored), len(set(stored)))
+        self.assertEqual(written, set(stored) | spooled)
+        collect.send_signal(signal.SIGTERM)
+        self.assertEqual(collect.wait(timeout=30), 0)
+        print('\nslowloris: %d + %d attacker connections opened, %d cut at the deadline; %d envelopes '
+              'written, %d stored' % (attacker.opened, flood.opened, attacker.held_then_cut, len(written),
+                                      len(stored)), file=sys.stderr)
+
+
 def can_mount():
     if os.geteuid() != 0:
         return False
@@ -500,11 +684,35 @@ class EvidenceDirFaults(FaultCase):
         time.sleep(3 * SLOW)
         self.alive()
         self.assertEqual(before, {n: sha256_file(os.path.join(self.evidence, n)) for n in envelopes(self.evidence)})
+        # Signed but not stored is not a success: /readyz goes 503.
+        self.wait_for('not ready', lambda: http('GET', 'http://127.0.0.1:%d/readyz' % self.metrics_port)[0] == 503)
         self.remount('rw')
         self.wait_for('writes resume', lambda: len(envelopes(self.evidence)) > len(before))
+        self.wait_for('ready again', lambda: http('GET', 'http://127.0.0.1:%d/readyz' % self.metrics_port)[0] == 200)
         out, err = self.stop()
         self.assertTrue(any(e['error'] == 'Read-only file system' for e in self.errors_logged(out)))
         self.verify_dir(self.evidence)
+
+    def test_read_only_at_start_and_once(self):
+        self.mount('size=4m,mode=0755,ro')
+        p = subprocess.run([HOSTENC] + self.args('--once', '--metrics-listen', ''),
+                           capture_output=True, text=True, timeout=60 * SLOW)
+        self.assertEqual(p.returncode, 78, p.stderr)
+        self.assertIn('config: evidenceDir %s: Read-only file system' % self.evidence, p.stderr)
+        # Usable at start (the probe file is empty) but full when the cycle
+        # writes its envelope: --once exits 70, not the verdict's 0.
+        self.remount('rw')
+        with open(os.path.join(self.evidence, 'filler'), 'wb', buffering=0) as f:
+            try:
+                while True:
+                    f.write(b'\0' * 4096)
+                    f.flush()
+            except OSError:
+                pass
+        p = subprocess.run([HOSTENC] + self.args('--once', '--metrics-listen', '', push=False, kube='none'),
+                           capture_output=True, text=True, timeout=60 * SLOW)
+        self.assertEqual(p.returncode, 70, p.stderr)
+        self.assertIn('"evidence directory write failed"', p.stdout)
 
 
 class Crashes(FaultCase):

@@ -24,6 +24,7 @@ const ALERTS = {
   HostencNodeVerdictUnknown: { for: "30m", expr: 'hostenc_verdict{state="unknown"}' },
   HostencAgentSilent: { expr: "time() - max by (node) (hostenc_last_success_timestamp_seconds) > 3 * 600" },
   HostencAgentMissing: { expr: "hostenc_build_info" },
+  HostencEvidenceRejected: { expr: "increase(hostenc_push_rejected_total[1h])" },
   HostencNodeConditionNonCompliant: {
     for: "10m",
     expr: 'kube_node_status_condition{condition="EncryptionAtHostNonCompliant", status="true"}',
@@ -257,7 +258,7 @@ function monitoringChecks(t, objs, features) {
     "PodMonitor sets the node label from the pod's node (alert joins)");
   const pr = one(objs, "PrometheusRule", "hostenc");
   const rules = (pr?.spec?.groups || []).flatMap((g) => g.rules);
-  t.eq(rules.map((r) => r.alert).sort(), Object.keys(ALERTS).sort(), "PrometheusRule: the five hostenc alerts");
+  t.eq(rules.map((r) => r.alert).sort(), Object.keys(ALERTS).sort(), "PrometheusRule: the six hostenc alerts");
   for (const [name, want] of Object.entries(ALERTS)) {
     const r = rules.find((x) => x.alert === name);
     if (!r) continue;
