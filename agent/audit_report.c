@@ -189,6 +189,7 @@ int audit_write_json(FILE *out, const struct audit *a)
 
         audit_totals(a, &t);
         format_rfc3339(a->now, when);
+        cJSON_AddStringToObject(o, "schema", AUDIT_SCHEMA);
         cJSON_AddStringToObject(o, "generatedAt", when);
         cJSON_AddNumberToObject(s, "nodes", (double) t.nodes);
         cJSON_AddNumberToObject(s, "envelopes", (double) a->envelopes);

@@ -69,3 +69,26 @@ def hostenc(*args, env=None):
     return subprocess.run([HOSTENC] + list(args), capture_output=True, text=True, env=e, timeout=300)
 
 
+
+
+SCHEMAS = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'docs')
+
+
+def validate_output(doc):
+    """Validates a JSON output against the schema its `schema` member names
+    (docs/schemas/*.schema.json, whose $id is that URI; the statement schema
+    resolves the shared definitions). Raises jsonschema.ValidationError.
+    Debian 12's jsonschema 4.10 resolves $ref through RefResolver's store."""
+    import glob
+    import json
+    import jsonschema
+    store = {}
+    for path in [os.path.join(SCHEMAS, 'statement.schema.json')] + glob.glob(os.path.join(SCHEMAS, 'schemas', '*.json')):
+        with open(path) as f:
+            schema = json.load(f)
+        store[schema['$id']] = schema
+    schema = store[doc['schema']]
+    resolver = jsonschema.RefResolver.from_schema(schema, store=store)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    jsonschema.Draft202012Validator(schema, resolver=resolver,
+                                    format_checker=jsonschema.FormatChecker()).validate(doc)

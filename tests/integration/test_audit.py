@@ -15,10 +15,11 @@ import tempfile
 import unittest
 import xml.etree.ElementTree as ET
 
+import jsonschema
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from harness import HOSTROOTS, IMDS_FIXTURES, FakeImds, hostenc
+from harness import HOSTROOTS, IMDS_FIXTURES, FakeImds, hostenc, validate_output
 
 CHROMIUM = shutil.which('chromium')
 XMLLINT = shutil.which('xmllint')
@@ -168,6 +169,12 @@ class Fleet(unittest.TestCase):
         p = self.audit('--output', 'json')
         self.assertEqual(p.returncode, 1, p.stderr)
         r = json.loads(p.stdout)
+        self.assertEqual(r['schema'], 'https://hostenc.dev/audit/v1')
+        validate_output(r)                              # docs/schemas/audit-v1.schema.json
+        for broken in ({**r, 'extra': 1}, {**r, 'summary': {**r['summary'], 'nodes': -1}},
+                       {**r, 'nodes': [{**r['nodes'][0], 'arm': 'maybe'}]}):
+            with self.assertRaises(jsonschema.ValidationError):
+                validate_output(broken)
         self.assertEqual(r['summary'], {
             'nodes': N_VMS + MISSING, 'envelopes': N_VMS * PER_VM, 'compliant': N_VMS - len(NONCOMPLIANT),
             'noncompliant': len(NONCOMPLIANT), 'unknown': 0, 'stale': 0, 'missing': MISSING,

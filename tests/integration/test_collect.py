@@ -619,7 +619,7 @@ class Collect(unittest.TestCase):
             self.assertEqual(p.stdout.strip(), 'Verified OK', p.stderr)
             p = hostenc('verify', '--pubkey', pub_path, '--output', 'json', path)
             self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
-            self.assertEqual(json.loads(p.stdout)[0]['reason'], 'ValidSignatureOnly')
+            self.assertEqual(json.loads(p.stdout)['results'][0]['reason'], 'ValidSignatureOnly')
             st = json.loads(payload)
             vm = statement(env)['subject'][0]['name'].split(':', 1)[1]
             self.assertEqual(st['_type'], 'https://in-toto.io/Statement/v1')

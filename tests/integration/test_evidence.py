@@ -19,7 +19,7 @@ import jsonschema
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from harness import HOSTROOTS, FakeImds, hostenc
+from harness import HOSTROOTS, FakeImds, hostenc, validate_output
 
 SCHEMA = json.load(open(os.environ['STATEMENT_SCHEMA']))
 DSSE = os.environ['DSSE_TESTDATA']
@@ -77,7 +77,10 @@ class Evidence(unittest.TestCase):
     def verify(self, *paths, trust=None, extra=()):
         p = hostenc('verify', '--imds-trust', trust or self.trust, '--output', 'json', *extra, *paths)
         self.assertIn(p.returncode, (0, 1), p.stderr)
-        return p.returncode, json.loads(p.stdout)
+        doc = json.loads(p.stdout)
+        self.assertEqual(doc['schema'], 'https://hostenc.dev/verify/v1')
+        validate_output(doc)                            # docs/schemas/verify-v1.schema.json
+        return p.returncode, doc['results']
 
     def reason(self, path, **kw):
         rc, results = self.verify(path, **kw)
