@@ -92,3 +92,18 @@ def validate_output(doc):
     jsonschema.Draft202012Validator.check_schema(schema)
     jsonschema.Draft202012Validator(schema, resolver=resolver,
                                     format_checker=jsonschema.FormatChecker()).validate(doc)
+
+
+def served_metric_types(text):
+    """{name: type} from the `# TYPE` lines of a /metrics answer."""
+    return {parts[2]: parts[3] for parts in (line.split() for line in text.splitlines())
+            if len(parts) == 4 and parts[:2] == ['#', 'TYPE']}
+
+
+def documented_metric_types(doc):
+    """{name: type} from the table rows "| `name{labels}` | type | ..." of a
+    doc under docs/ (the metric tables of daemon-interface.md, collector.md)."""
+    import re
+    with open(os.path.join(SCHEMAS, doc)) as f:
+        return {m.group(1): m.group(2) for m in
+                re.finditer(r'^\| `(hostenc_[a-z_]+)(?:\{[^}`]*\})?` \| (counter|gauge|histogram) \|', f.read(), re.M)}

@@ -28,7 +28,7 @@ import warnings
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from harness import HOSTENC, HOSTROOTS, FakeImds, hostenc
+from harness import HOSTENC, HOSTROOTS, FakeImds, hostenc, documented_metric_types, served_metric_types
 
 PAYLOAD_TYPE = 'application/vnd.in-toto+json'
 DSSE_JSON = 'application/vnd.in-toto+dsse+json'
@@ -336,6 +336,8 @@ class Collect(unittest.TestCase):
         self.assertEqual(self.objects(c.store), [])
         text, m = c.metrics()
         self.lint(text)
+        # docs/collector.md lists exactly the metrics served, with their types.
+        self.assertEqual(documented_metric_types('collector.md'), served_metric_types(text))
         for _, reason in cases:
             self.assertEqual(m['hostenc_collect_envelopes_rejected_total{reason="%s"}' % reason], 1)
         self.assertEqual(m['hostenc_collect_responses_total{code="422"}'], len(cases))
