@@ -107,3 +107,23 @@ def documented_metric_types(doc):
     with open(os.path.join(SCHEMAS, doc)) as f:
         return {m.group(1): m.group(2) for m in
                 re.finditer(r'^\| `(hostenc_[a-z_]+)(?:\{[^}`]*\})?` \| (counter|gauge|histogram) \|', f.read(), re.M)}
+
+
+INTEROP = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'interop')
+
+
+def sigstore_verify(pubkey_pem, *envelopes):
+    """Verifies DSSE envelopes with sigstore-js (tests/interop/verify-dsse.mjs,
+    @sigstore/verify pinned in tests/interop/package-lock.json, installed by
+    tests/interop/npm-ci.sh). Returns (exit code, {file: 'ok' or the error})."""
+    subprocess.run([os.path.join(INTEROP, 'npm-ci.sh')], check=True, capture_output=True, timeout=600)
+    p = subprocess.run(['node', os.path.join(INTEROP, 'verify-dsse.mjs'), pubkey_pem, *envelopes],
+                       capture_output=True, text=True, timeout=120)
+    results = {}
+    for line in p.stdout.splitlines():
+        if line.startswith('ok '):
+            results[line[3:]] = 'ok'
+        elif line.startswith('not ok '):
+            name, _, why = line[7:].partition(': ')
+            results[name] = why
+    return p.returncode, results

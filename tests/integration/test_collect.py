@@ -28,7 +28,7 @@ import warnings
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from harness import HOSTENC, HOSTROOTS, FakeImds, hostenc, documented_metric_types, served_metric_types
+from harness import HOSTENC, HOSTROOTS, FakeImds, hostenc, documented_metric_types, served_metric_types, sigstore_verify
 
 PAYLOAD_TYPE = 'application/vnd.in-toto+json'
 DSSE_JSON = 'application/vnd.in-toto+dsse+json'
@@ -636,6 +636,10 @@ class Collect(unittest.TestCase):
             self.assertEqual(pred['inputAttestations'], [{'uri': 'sha256:' + digest, 'digest': {'sha256': digest}}])
             self.assertEqual(pred['verificationResult'], 'PASSED')
             self.assertEqual(pred['verifiedLevels'], ['HOSTENC_EVIDENCE_VALID'])
+        # sigstore-js verifies both summaries with the collector's key.
+        paths = [os.path.join(c.store, 'summaries', sha(env) + '.json') for env in (self.a1, self.a2)]
+        rc, res = sigstore_verify(pub_path, *paths)
+        self.assertEqual((rc, res), (0, {p: 'ok' for p in paths}))
         _, m = c.metrics()
         self.assertEqual(m['hostenc_collect_summaries_total'], 2)
         # A summary key anyone may read is refused, as the agent's --key is.
