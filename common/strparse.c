@@ -180,8 +180,7 @@ const char *envp_get(char *const *envp, const char *name)
         return NULL;
 }
 
-/* Length of the well-formed UTF-8 sequence at s, or 0. */
-static size_t utf8_len(const unsigned char *s)
+size_t utf8_len(const unsigned char *s)
 {
         unsigned char c = s[0];
         unsigned char lo = 0x80, hi = 0xbf;

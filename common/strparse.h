@@ -32,6 +32,8 @@ void format_duration(uint64_t s, char out[24]);
  * sequence (RFC 3629: no overlong forms, no surrogates, nothing above
  * U+10FFFF) with '?'. Returns how many bytes were replaced. */
 size_t utf8_sanitize(char *s);
+/* Length of the well-formed UTF-8 sequence (RFC 3629) at s, or 0. */
+size_t utf8_len(const unsigned char *s);
 /* The value of name in an environment array (envp), or NULL. */
 const char *envp_get(char *const *envp, const char *name);
 /* Exactly "YYYY-MM-DDTHH:MM:SSZ" (RFC 3339, UTC, no fraction): no

@@ -8,7 +8,10 @@
 #include "facts.h"
 #include "policy.h"
 
+/* The "schema" of each JSON output: the $id of its JSON Schema in docs/schemas/. */
 #define REPORT_SCHEMA "https://hostenc.dev/report/v1"
+#define VERIFY_SCHEMA "https://hostenc.dev/verify/v1"
+#define AUDIT_SCHEMA "https://hostenc.dev/audit/v1"
 
 /* The JSON report documented in README.md. Returns newly allocated,
  * NUL-terminated text (free()), or NULL when out of memory. */

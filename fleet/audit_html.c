@@ -8,23 +8,35 @@
 #include "report.h"
 #include "timeutil.h"
 
-#define N_STATES 8
-#define STATE_INVALID 5
-
-/* Only "compliant" is green; a state this table does not know is drawn as invalid. */
-static const char *const states[N_STATES] = { "compliant", "noncompliant", "unknown", "stale", "missing", "invalid",
-                                              "misattributed", "foreign" };
-static const char *const colours[N_STATES] = { "#2e7d32", "#c62828", "#f9a825", "#6d4c41", "#455a64", "#8e24aa",
-                                               "#ad1457", "#283593" };
+/* How each state is drawn. Every colour is text on white (and on the
+ * table headers' #fafafa) at a WCAG 2.x contrast of at least 4.5:1
+ * (docs/operations.md has the figures; the browser test recomputes them).
+ * "arm-mismatch" is a compliant verdict that ARM contradicts; "other" is
+ * any state this table does not know yet: neither is ever drawn green. */
+static const struct {
+        const char *name, *colour;
+} states[] = {
+        { "compliant", "#1b5e20" },     { "noncompliant", "#b71c1c" }, { "unknown", "#8a5300" },
+        { "stale", "#6d4c41" },         { "missing", "#455a64" },      { "invalid", "#7b1fa2" },
+        { "arm-mismatch", "#ad1457" },  { "misattributed", "#bf360c" }, { "foreign", "#37474f" },
+        { "other", "#0d47a1" },
+};
+#define N_STATES (sizeof(states) / sizeof(states[0]))
+#define STATE_COMPLIANT 0u
+#define STATE_ARM_MISMATCH 6u
+#define STATE_OTHER (N_STATES - 1)
 
 static unsigned state_index(const struct audit_node *n)
 {
         const char *s = audit_node_state(n);
+        unsigned i;
 
-        for (unsigned i = 0; i < N_STATES; i++)
-                if (!strcmp(s, states[i]))
-                        return i;
-        return STATE_INVALID;
+        for (i = 0; i < STATE_OTHER; i++)
+                if (!strcmp(s, states[i].name))
+                        break;
+        if (i == STATE_COMPLIANT && n->findings)
+                return n->findings & FINDING_ARM_MISMATCH ? STATE_ARM_MISMATCH : STATE_OTHER;
+        return i;
 }
 
 static void count_states(const struct audit *a, const char *pool, size_t out[N_STATES])
@@ -60,12 +72,12 @@ static void donut(FILE *o, const size_t c[N_STATES], size_t total)
                         continue;
                 if (c[i] == total)
                         fprintf(o, "<circle cx=\"%g\" cy=\"%g\" r=\"%g\" fill=\"none\" stroke=\"%s\" stroke-width=\"28\"/>",
-                                cx, cy, r, colours[i]);
+                                cx, cy, r, states[i].colour);
                 else
                         fprintf(o, "<path d=\"M %.2f %.2f A %g %g 0 %d 1 %.2f %.2f\" fill=\"none\" stroke=\"%s\" "
                                    "stroke-width=\"28\"/>",
                                 cx + r * cos(start), cy + r * sin(start), r, r, sweep > M_PI, cx + r * cos(end),
-                                cy + r * sin(end), colours[i]);
+                                cy + r * sin(end), states[i].colour);
                 start = end;
         }
         fprintf(o, "<text x=\"80\" y=\"86\" text-anchor=\"middle\" font-size=\"20\">%zu</text></svg>\n", total);
@@ -107,7 +119,7 @@ static void pool_bars(FILE *o, const struct audit *a)
 
                         if (c[k])
                                 fprintf(o, "<rect x=\"%.1f\" y=\"%zu\" width=\"%.1f\" height=\"20\" fill=\"%s\"><title>%s: %zu</title></rect>",
-                                        x, y, w, colours[k], states[k], c[k]);
+                                        x, y, w, states[k].colour, states[k].name, c[k]);
                         x += w;
                 }
                 y += 26;
@@ -122,68 +134,97 @@ static void summary(FILE *o, const struct audit *a, const size_t c[N_STATES])
         fprintf(o, "<div class=\"card\" id=\"total-envelopes\">envelopes<b>%zu</b></div>", a->envelopes);
         for (unsigned i = 0; i < N_STATES; i++)
                 fprintf(o, "<div class=\"card\" id=\"count-%s\"><span class=\"dot\" style=\"background:%s\"></span>%s<b>%zu</b></div>",
-                        states[i], colours[i], states[i], c[i]);
+                        states[i].name, states[i].colour, states[i].name, c[i]);
         fprintf(o, "<div class=\"card\" id=\"count-invalid-files\">invalid files<b>%zu</b></div></div>\n", a->n_invalid);
+}
+
+/* Opens an accessible table: caption, a header row of column headers. */
+static void table_open(FILE *o, const char *id, const char *caption, const char *const *cols, size_t n)
+{
+        fprintf(o, "<table id=\"%s\"><caption>%s</caption><thead><tr>", id, caption);
+        for (size_t i = 0; i < n; i++)
+                fprintf(o, "<th scope=\"col\">%s</th>", cols[i]);
+        fputs("</tr></thead><tbody>\n", o);
+}
+
+static void table_close(FILE *o)
+{
+        fputs("</tbody></table>\n", o);
+}
+
+/* The name shown for a node's state: the state table's, or the node's own
+ * for a state the table does not know. */
+static const char *state_label(const struct audit_node *n, unsigned s)
+{
+        const char *own = audit_node_state(n);
+
+        return s == STATE_OTHER && strcmp(own, "compliant") ? own : states[s].name;
 }
 
 static void group_table(FILE *o, const struct audit *a)
 {
+        static const char *const cols[] = { "pool", "VM size", "nodes", "noncompliant", "unknown", "stale", "missing",
+                                            "misattributed", "foreign" };
         struct audit_group g[512];
         size_t n = audit_groups(a, g, 512);
 
-        fputs("<table id=\"groups\"><tr><th>pool</th><th>VM size</th><th>nodes</th><th>noncompliant</th>"
-              "<th>unknown</th><th>stale</th><th>missing</th><th>misattributed</th><th>foreign</th></tr>\n", o);
+        table_open(o, "groups", "Nodes with findings per node pool and VM size", cols, sizeof(cols) / sizeof(cols[0]));
         for (size_t i = 0; i < n; i++) {
-                fputs("<tr><td>", o);
+                fputs("<tr><th scope=\"row\">", o);
                 xml_escape(o, g[i].pool);
-                fputs("</td><td>", o);
+                fputs("</th><td>", o);
                 xml_escape(o, g[i].vm_size);
                 fprintf(o, "</td><td>%zu</td><td>%zu</td><td>%zu</td><td>%zu</td><td>%zu</td><td>%zu</td><td>%zu</td></tr>\n",
                         g[i].nodes, g[i].noncompliant, g[i].unknown, g[i].stale, g[i].missing, g[i].misattributed,
                         g[i].foreign);
         }
-        fputs("</table>\n", o);
+        table_close(o);
 }
 
 static void node_table(FILE *o, const struct audit *a)
 {
+        static const char *const cols[] = { "node", "pool", "VM size", "state", "observed", "ARM", "findings" };
         char why[512];
 
-        fputs("<table id=\"nodes\"><tr><th>pool</th><th>node</th><th>VM size</th><th>state</th><th>observed</th>"
-              "<th>ARM</th><th>findings</th></tr>\n", o);
+        table_open(o, "nodes", "Every node with its state and findings", cols, 7);
         for (size_t i = 0; i < a->n_nodes; i++) {
                 const struct audit_node *n = &a->nodes[i];
                 unsigned s = state_index(n);
 
                 audit_describe(n, why, sizeof(why));
-                fputs("<tr><td>", o);
+                fputs("<tr><th scope=\"row\">", o);
+                xml_escape(o, *n->name ? n->name : n->vm_id);
+                fputs("</th><td>", o);
                 xml_escape(o, n->pool);
                 fputs("</td><td>", o);
-                xml_escape(o, *n->name ? n->name : n->vm_id);
-                fputs("</td><td>", o);
                 xml_escape(o, n->vm_size);
-                fprintf(o, "</td><td class=\"s\" style=\"color:%s\">%s</td><td>", colours[s], states[s]);
+                fprintf(o, "</td><td class=\"s\" data-state=\"%s\" style=\"color:%s\">", states[s].name, states[s].colour);
+                xml_escape(o, state_label(n, s));
+                fputs("</td><td>", o);
                 xml_escape(o, n->has_evidence ? n->latest.observed_at : "");
                 fprintf(o, "</td><td>%s</td><td>", n->arm == ARM_ABSENT ? "" : n->arm == ARM_TRUE ? "true" : "false");
                 xml_escape(o, why);
                 fputs("</td></tr>\n", o);
         }
-        fputs("</table>\n", o);
+        table_close(o);
 }
 
 static void invalid_table(FILE *o, const struct audit *a)
 {
+        static const char *const cols[] = { "file", "reason", "detail" };
+
         if (!a->n_invalid)
                 return;
-        fputs("<h2>Invalid evidence</h2><table id=\"invalid\"><tr><th>file</th><th>reason</th><th>detail</th></tr>\n", o);
+        fputs("<h2>Invalid evidence</h2>", o);
+        table_open(o, "invalid", "Evidence files that failed verification", cols, 3);
         for (size_t i = 0; i < a->n_invalid; i++) {
-                fputs("<tr><td>", o);
+                fputs("<tr><th scope=\"row\">", o);
                 xml_escape(o, a->invalid[i].file);
-                fprintf(o, "</td><td>%s</td><td>", verify_reason_names[a->invalid[i].r.reason]);
+                fprintf(o, "</th><td>%s</td><td>", verify_reason_names[a->invalid[i].r.reason]);
                 xml_escape(o, a->invalid[i].r.detail);
                 fputs("</td></tr>\n", o);
         }
-        fputs("</table>\n", o);
+        table_close(o);
 }
 
 void audit_write_html(FILE *o, const struct audit *a)
@@ -205,7 +246,7 @@ void audit_write_html(FILE *o, const struct audit *a)
         donut(o, c, a->n_nodes);
         fputs("<div class=\"legend\">", o);
         for (unsigned i = 0; i < N_STATES; i++)
-                fprintf(o, "<span><span class=\"dot\" style=\"background:%s\"></span>%s %zu</span>", colours[i], states[i], c[i]);
+                fprintf(o, "<span><span class=\"dot\" style=\"background:%s\"></span>%s %zu</span>", states[i].colour, states[i].name, c[i]);
         fputs("</div></div>\n<h2>Per node pool</h2>\n", o);
         pool_bars(o, a);
         fputs("<h2>Per node pool and VM size</h2>\n", o);

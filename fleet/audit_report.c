@@ -3,27 +3,39 @@
 #include "strparse.h"
 
 #include <cjson/cJSON.h>
+#include <inttypes.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "json.h"
 #include "report.h"
 #include "timeutil.h"
+#include "strparse.h"
 
 void xml_escape(FILE *out, const char *s)
 {
-        for (; *s; s++) {
-                switch (*s) {
+        const unsigned char *p = (const unsigned char *) s;
+
+        while (*p) {
+                size_t n = utf8_len(p);
+
+                switch (*p) {
                 case '&': fputs("&amp;", out); break;
                 case '<': fputs("&lt;", out); break;
                 case '>': fputs("&gt;", out); break;
                 case '"': fputs("&quot;", out); break;
                 case '\'': fputs("&#39;", out); break;
                 default:
-                        /* Control bytes are not allowed in XML 1.0. */
-                        if ((unsigned char) *s >= 0x20 || *s == '\n' || *s == '\t')
-                                fputc(*s, out);
+                        /* Control bytes are not allowed in XML 1.0; file names
+                         * need not be UTF-8: each bad byte becomes U+FFFD. */
+                        if (!n)
+                                fputs("\xef\xbf\xbd", out);
+                        else if (*p >= 0x20 || *p == '\n' || *p == '\t')
+                                fwrite(p, 1, n, out);
                 }
+                p += n ? n : 1;
         }
 }
 
@@ -113,11 +125,29 @@ void audit_write_text(FILE *out, const struct audit *a)
         invalid_summary(out, a);
 }
 
+/* Each finding bit with its name in JSON and its JUnit failure type; a
+ * JUnit testcase has one <failure>, typed by the first finding here. */
+static const struct {
+        unsigned bit;
+        const char *json, *junit;
+} findings[] = {
+        /* Evidence that speaks for another VM says nothing of this node's
+         * verdict: those findings type the failure first. */
+        { FINDING_MISATTRIBUTED, "misattributed", "misattributed" },
+        { FINDING_FOREIGN, "foreign", "foreign" },
+        { FINDING_NONCOMPLIANT, "noncompliant", "noncompliant" },
+        { FINDING_UNKNOWN, "unknown", "unknown" },
+        { FINDING_STALE, "stale", "stale" },
+        { FINDING_MISSING, "missing", "missing" },
+        { FINDING_ARM_MISMATCH, "armMismatch", "mismatch" },
+        { FINDING_INVALID_ONLY, "invalidOnly", "invalid" },
+};
+#define N_FINDINGS (sizeof(findings) / sizeof(findings[0]))
+_Static_assert(N_FINDINGS == AUDIT_N_FINDINGS, "every finding has its names");
+
 static cJSON *node_json(const struct audit_node *n)
 {
         cJSON *o = cJSON_CreateObject(), *f = cJSON_CreateArray();
-        static const char *const names[AUDIT_N_FINDINGS] = { "noncompliant", "unknown", "stale", "missing",
-                                                              "armMismatch", "invalidOnly", "misattributed", "foreign" };
         char why[512];
 
         cJSON_AddStringToObject(o, "node", n->name);
@@ -139,9 +169,9 @@ static cJSON *node_json(const struct audit_node *n)
                 cJSON_AddNumberToObject(o, "sequence", (double) n->latest.sequence);
         }
         cJSON_AddStringToObject(o, "arm", n->arm == ARM_ABSENT ? "absent" : n->arm == ARM_TRUE ? "true" : "false");
-        for (unsigned b = 0; b < AUDIT_N_FINDINGS; b++)
-                if (n->findings & (1u << b))
-                        cJSON_AddItemToArray(f, cJSON_CreateString(names[b]));
+        for (size_t k = 0; k < N_FINDINGS; k++)
+                if (n->findings & findings[k].bit)
+                        cJSON_AddItemToArray(f, cJSON_CreateString(findings[k].json));
         cJSON_AddItemToObject(o, "findings", f);
         audit_describe(n, why, sizeof(why));
         cJSON_AddStringToObject(o, "description", why);
@@ -179,6 +209,7 @@ int audit_write_json(FILE *out, const struct audit *a)
 
         audit_totals(a, &t);
         format_rfc3339(a->now, when);
+        cJSON_AddStringToObject(o, "schema", AUDIT_SCHEMA);
         cJSON_AddStringToObject(o, "generatedAt", when);
         cJSON_AddNumberToObject(s, "nodes", (double) t.nodes);
         cJSON_AddNumberToObject(s, "envelopes", (double) a->envelopes);
@@ -215,38 +246,99 @@ int audit_write_json(FILE *out, const struct audit *a)
         return 0;
 }
 
+/* A node fails when it has a finding or its state is not "compliant" (a
+ * state added later fails until it is known to be good). */
+static bool node_fails(const struct audit_node *n)
+{
+        return n->findings || strcmp(audit_node_state(n), "compliant") != 0;
+}
+
+static const char *junit_type(const struct audit_node *n)
+{
+        for (size_t k = 0; k < N_FINDINGS; k++)
+                if (n->findings & findings[k].bit)
+                        return findings[k].junit;
+        return audit_node_state(n);
+}
+
+static void junit_attr(FILE *out, const char *name, const char *value)
+{
+        fprintf(out, " %s=\"", name);
+        xml_escape(out, value);
+        fputc('"', out);
+}
+
+static void junit_property(FILE *out, const char *name, const char *value)
+{
+        fputs("    <property", out);
+        junit_attr(out, "name", name);
+        junit_attr(out, "value", value);
+        fputs("/>\n", out);
+}
+
+/* Ant's JUnit format (tests/data/junit/JUnit.xsd): the testsuite's
+ * timestamp is UTC without a zone, as the schema's pattern demands. */
+static void junit_suite_open(FILE *out, const struct audit *a, size_t tests, size_t failures)
+{
+        char host[256] = "localhost", when[32], age[32];
+        struct tm tm;
+
+        if (gethostname(host, sizeof(host) - 1) < 0 || !*host)
+                snprintf(host, sizeof(host), "%s", "localhost");
+        host[sizeof(host) - 1] = '\0';
+        if (!gmtime_r(&a->now, &tm) || !strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%S", &tm))
+                snprintf(when, sizeof(when), "%s", "1970-01-01T00:00:00");
+        snprintf(age, sizeof(age), "%" PRIu64, a->max_age_s);
+        fputs("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n<testsuite", out);
+        junit_attr(out, "name", "hostenc-audit");
+        junit_attr(out, "package", "hostenc");
+        junit_attr(out, "id", "0");
+        junit_attr(out, "timestamp", when);
+        junit_attr(out, "hostname", host);
+        fprintf(out, " tests=\"%zu\" failures=\"%zu\" errors=\"0\" skipped=\"0\" time=\"0\">\n  <properties>\n", tests,
+                failures);
+        junit_property(out, "hostenc.version", HOSTENC_VERSION);
+        junit_property(out, "hostenc.maxAgeSeconds", age);
+        junit_property(out, "hostenc.clusterNodeList", a->have_cluster ? "true" : "false");
+        junit_property(out, "hostenc.armExport", a->have_arm ? "true" : "false");
+        fputs("  </properties>\n", out);
+}
+
+static void junit_case(FILE *out, const char *classname, const char *name, const char *type, const char *msg)
+{
+        fputs("  <testcase", out);
+        junit_attr(out, "classname", classname);
+        junit_attr(out, "name", name);
+        fputs(" time=\"0\">", out);
+        if (type) {
+                fputs("<failure", out);
+                junit_attr(out, "type", type);
+                junit_attr(out, "message", msg);
+                fputs("/>", out);
+        }
+        fputs("</testcase>\n", out);
+}
+
 void audit_write_junit(FILE *out, const struct audit *a)
 {
         size_t failures = a->n_invalid;
-        char why[512];
+        char why[512], msg[700];
 
         for (size_t i = 0; i < a->n_nodes; i++)
-                failures += a->nodes[i].findings != 0;
-        fprintf(out, "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n"
-                     "<testsuite name=\"hostenc-audit\" tests=\"%zu\" failures=\"%zu\" errors=\"0\">\n",
-                a->n_nodes + a->n_invalid, failures);
+                failures += node_fails(&a->nodes[i]);
+        junit_suite_open(out, a, a->n_nodes + a->n_invalid, failures);
         for (size_t i = 0; i < a->n_nodes; i++) {
                 const struct audit_node *n = &a->nodes[i];
+                bool fails = node_fails(n);
 
-                fputs("  <testcase classname=\"", out);
-                xml_escape(out, n->pool);
-                fputs("\" name=\"", out);
-                xml_escape(out, *n->name ? n->name : n->vm_id);
-                fputs("\">", out);
-                if (n->findings) {
-                        audit_describe(n, why, sizeof(why));
-                        fprintf(out, "<failure type=\"%s\" message=\"", audit_node_state(n));
-                        xml_escape(out, why);
-                        fputs("\"/>", out);
-                }
-                fputs("</testcase>\n", out);
+                audit_describe(n, why, sizeof(why));
+                if (fails && !*why)
+                        snprintf(why, sizeof(why), "state %s", audit_node_state(n));
+                junit_case(out, n->pool, *n->name ? n->name : n->vm_id, fails ? junit_type(n) : NULL, why);
         }
         for (size_t i = 0; i < a->n_invalid; i++) {
-                fputs("  <testcase classname=\"invalid-evidence\" name=\"", out);
-                xml_escape(out, a->invalid[i].file);
-                fprintf(out, "\"><failure type=\"%s\" message=\"", verify_reason_names[a->invalid[i].r.reason]);
-                xml_escape(out, a->invalid[i].r.detail);
-                fputs("\"/></testcase>\n", out);
+                snprintf(msg, sizeof(msg), "%s: %s", verify_reason_names[a->invalid[i].r.reason], a->invalid[i].r.detail);
+                junit_case(out, "invalid-evidence", a->invalid[i].file, "invalid", msg);
         }
-        fputs("</testsuite>\n</testsuites>\n", out);
+        fputs("  <system-out/>\n  <system-err/>\n</testsuite>\n</testsuites>\n", out);
 }

@@ -18,6 +18,7 @@
 #include "fileio.h"
 #include "json.h"
 #include "macro.h"
+#include "report.h"
 #include "strparse.h"
 #include "verify.h"
 
@@ -218,10 +219,18 @@ static int run(const struct verify_opts *o, char **paths, int n)
                         verify_file(&v, &out, paths[i]);
         }
         if (o->json) {
-                _cleanup_free_ char *text = json_print(out.results, false);
+                cJSON *doc = cJSON_CreateObject();
+                _cleanup_free_ char *text = NULL;
 
+                /* The document owns the results from here on. */
+                if (doc && cJSON_AddStringToObject(doc, "schema", VERIFY_SCHEMA) &&
+                    cJSON_AddItemToObject(doc, "results", out.results)) {
+                        out.results = NULL;
+                        text = json_print(doc, false);
+                }
                 if (text)
                         puts(text);
+                cJSON_Delete(doc);
         } else
                 fprintf(stderr, "hostenc: verify: %u of %u envelopes valid\n", out.valid, out.total);
         rc = out.total > 0 && out.valid == out.total ? 0 : 1;

@@ -6,7 +6,7 @@ packages="gcc meson ninja-build pkg-config python3
 libcurl4-openssl-dev libcjson-dev libblkid-dev libssl-dev
 libcmocka-dev libmicrohttpd-dev
 e2fsprogs dosfstools ntfs-3g openssl
-python3-cryptography python3-jsonschema prometheus chromium
+python3-cryptography python3-jsonschema python3-yaml libxml2-utils prometheus chromium
 yamllint shellcheck faketime
 curl valgrind prometheus-node-exporter util-linux
 clang libclang-rt-14-dev clang-tidy cppcheck"

@@ -99,6 +99,7 @@ js() { node "$here/lib/$1" "${@:2}"; }
 renderings="daemonset:deploy/daemonset:agent
 monitoring:deploy/overlays/monitoring:agent,monitoring
 no-prometheus-operator:deploy/overlays/no-prometheus-operator:agent,scrape
+azure-monitor:deploy/overlays/azure-monitor:agent
 evidence-push:deploy/overlays/evidence-push:agent,push
 cleanup:deploy/cleanup:cleanup
 all-components:tests/deploy/all-components:agent,monitoring,push"
@@ -166,6 +167,16 @@ if have promtool; then
         check "promtool test rules: tests/deploy/alerts.test.yaml" promtool test rules tests/deploy/alerts.test.yaml
 else
         fail "promtool check/test rules" "promtool missing"
+fi
+if have python3 && have promtool; then
+        check "azure-monitor: generated from deploy/components/monitoring, rule groups against the 2023-03-01 schema, promtool" \
+                python3 "$here/azure_check.py"
+else
+        fail "azure-monitor" "needs python3 (python3-yaml, python3-jsonschema) and promtool"
+fi
+if $npm_ready && ok_rendered azure-monitor; then
+        check "azure-monitor: the rendering has the azmonitoring.coreos.com/v1 PodMonitor and no prometheus-operator objects" \
+                sh -c "grep -q '^apiVersion: azmonitoring.coreos.com/v1' '$tmp/azure-monitor.yaml' && ! grep -q '^apiVersion: monitoring.coreos.com/' '$tmp/azure-monitor.yaml'"
 fi
 if $npm_ready && ok_rendered monitoring; then
         check "consistency: rule files, runbook anchors, push config, versions" js consistency.mjs "$tmp/monitoring.yaml"

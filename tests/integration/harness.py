@@ -78,3 +78,61 @@ def low_s(der):
     from cryptography.hazmat.primitives.asymmetric.utils import decode_dss_signature, encode_dss_signature
     r, s = decode_dss_signature(der)
     return encode_dss_signature(r, min(s, P256_N - s))
+
+
+SCHEMAS = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', 'docs')
+
+
+def validate_output(doc):
+    """Validates a JSON output against the schema its `schema` member names
+    (docs/schemas/*.schema.json, whose $id is that URI; the statement schema
+    resolves the shared definitions). Raises jsonschema.ValidationError.
+    Debian 12's jsonschema 4.10 resolves $ref through RefResolver's store."""
+    import glob
+    import json
+    import jsonschema
+    store = {}
+    for path in [os.path.join(SCHEMAS, 'statement.schema.json')] + glob.glob(os.path.join(SCHEMAS, 'schemas', '*.json')):
+        with open(path) as f:
+            schema = json.load(f)
+        store[schema['$id']] = schema
+    schema = store[doc['schema']]
+    resolver = jsonschema.RefResolver.from_schema(schema, store=store)
+    jsonschema.Draft202012Validator.check_schema(schema)
+    jsonschema.Draft202012Validator(schema, resolver=resolver,
+                                    format_checker=jsonschema.FormatChecker()).validate(doc)
+
+
+def served_metric_types(text):
+    """{name: type} from the `# TYPE` lines of a /metrics answer."""
+    return {parts[2]: parts[3] for parts in (line.split() for line in text.splitlines())
+            if len(parts) == 4 and parts[:2] == ['#', 'TYPE']}
+
+
+def documented_metric_types(doc):
+    """{name: type} from the table rows "| `name{labels}` | type | ..." of a
+    doc under docs/ (the metric tables of daemon-interface.md, collector.md)."""
+    import re
+    with open(os.path.join(SCHEMAS, doc)) as f:
+        return {m.group(1): m.group(2) for m in
+                re.finditer(r'^\| `(hostenc_[a-z_]+)(?:\{[^}`]*\})?` \| (counter|gauge|histogram) \|', f.read(), re.M)}
+
+
+INTEROP = os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'interop')
+
+
+def sigstore_verify(pubkey_pem, *envelopes):
+    """Verifies DSSE envelopes with sigstore-js (tests/interop/verify-dsse.mjs,
+    @sigstore/verify pinned in tests/interop/package-lock.json, installed by
+    tests/interop/npm-ci.sh). Returns (exit code, {file: 'ok' or the error})."""
+    subprocess.run([os.path.join(INTEROP, 'npm-ci.sh')], check=True, capture_output=True, timeout=600)
+    p = subprocess.run(['node', os.path.join(INTEROP, 'verify-dsse.mjs'), pubkey_pem, *envelopes],
+                       capture_output=True, text=True, timeout=120)
+    results = {}
+    for line in p.stdout.splitlines():
+        if line.startswith('ok '):
+            results[line[3:]] = 'ok'
+        elif line.startswith('not ok '):
+            name, _, why = line[7:].partition(': ')
+            results[name] = why
+    return p.returncode, results

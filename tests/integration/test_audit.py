@@ -6,6 +6,7 @@ checked in headless Chromium. Runs with Debian's /usr/bin/python3."""
 
 import base64
 import copy
+import html as htmlmod
 import json
 import os
 import shutil
@@ -15,12 +16,54 @@ import unittest
 import uuid
 import xml.etree.ElementTree as ET
 
+import jsonschema
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from harness import HOSTROOTS, IMDS_FIXTURES, FakeImds, hostenc, low_s
+from harness import FakeImds, HOSTROOTS, IMDS_FIXTURES, hostenc, low_s, validate_output
 
 CHROMIUM = shutil.which('chromium')
+XMLLINT = shutil.which('xmllint')
+HERE = os.path.dirname(os.path.abspath(__file__))
+JUNIT_XSD = os.path.join(HERE, '..', 'data', 'junit', 'JUnit.xsd')
+# Run inside a copy of the report (the report itself allows no scripts): for
+# every element with its own text, the WCAG 2.x contrast of its computed
+# colour against the first opaque background behind it; and the tables'
+# structure. Writes JSON into <pre id="a11y">.
+A11Y_SCRIPT = r"""<script>
+function lin(c) { c /= 255; return c <= 0.04045 ? c / 12.92 : Math.pow((c + 0.055) / 1.055, 2.4); }
+function lum(rgb) { return 0.2126 * lin(rgb[0]) + 0.7152 * lin(rgb[1]) + 0.0722 * lin(rgb[2]); }
+function rgba(s) { const m = s.match(/[\d.]+/g).map(Number); return m.length > 3 ? m : m.concat([1]); }
+function bg(el) {
+  for (; el; el = el.parentElement) { const c = rgba(getComputedStyle(el).backgroundColor); if (c[3] === 1) return c; }
+  return [255, 255, 255, 1];
+}
+const out = {contrast: [], tables: [], nodeStates: {}};
+for (const el of document.body.querySelectorAll('*')) {
+  const own = Array.from(el.childNodes).some(n => n.nodeType === 3 && n.textContent.trim());
+  if (!own) continue;
+  const fg = rgba(getComputedStyle(el).color), b = bg(el);
+  const l1 = lum(fg), l2 = lum(b);
+  out.contrast.push({tag: el.tagName, text: el.textContent.trim().slice(0, 40),
+                     ratio: (Math.max(l1, l2) + 0.05) / (Math.min(l1, l2) + 0.05)});
+}
+for (const dot of document.querySelectorAll('.dot')) {
+  const fg = rgba(getComputedStyle(dot).backgroundColor), l1 = lum(fg), l2 = lum(bg(dot.parentElement));
+  out.contrast.push({tag: 'dot', text: dot.parentElement.textContent.trim().slice(0, 40),
+                     ratio: (Math.max(l1, l2) + 0.05) / (Math.min(l1, l2) + 0.05)});
+}
+for (const t of document.querySelectorAll('table')) {
+  const ths = Array.from(t.querySelectorAll('th'));
+  out.tables.push({id: t.id, caption: !!(t.caption && t.caption.textContent.trim()), thead: !!t.tHead,
+                   headerCells: t.tHead ? t.tHead.querySelectorAll('th').length : 0,
+                   unscoped: ths.filter(th => !['col', 'row'].includes(th.getAttribute('scope'))).length});
+}
+for (const tr of document.querySelectorAll('#nodes tbody tr'))
+  out.nodeStates[tr.querySelector('th').textContent] = tr.querySelector('td.s').dataset.state + ' ' +
+    getComputedStyle(tr.querySelector('td.s')).color;
+const pre = document.createElement('pre'); pre.id = 'a11y'; pre.textContent = JSON.stringify(out);
+document.body.appendChild(pre);
+</script>"""
 ARTIFACTS = os.environ.get('AUDIT_ARTIFACTS', tempfile.gettempdir())
 PAYLOAD_TYPE = 'application/vnd.in-toto+json'
 N_VMS, PER_VM = 100, 5
@@ -186,6 +229,12 @@ class Fleet(unittest.TestCase):
         p = self.audit('--output', 'json')
         self.assertEqual(p.returncode, 1, p.stderr)
         r = json.loads(p.stdout)
+        self.assertEqual(r['schema'], 'https://hostenc.dev/audit/v1')
+        validate_output(r)                              # docs/schemas/audit-v1.schema.json
+        for broken in ({**r, 'extra': 1}, {**r, 'summary': {**r['summary'], 'nodes': -1}},
+                       {**r, 'nodes': [{**r['nodes'][0], 'arm': 'maybe'}]}):
+            with self.assertRaises(jsonschema.ValidationError):
+                validate_output(broken)
         self.assertEqual(r['summary'], {
             'nodes': N_VMS + MISSING, 'envelopes': N_VMS * PER_VM, 'compliant': N_VMS - len(NONCOMPLIANT),
             'noncompliant': len(NONCOMPLIANT), 'unknown': 0, 'stale': 0, 'missing': MISSING,
@@ -215,9 +264,48 @@ class Fleet(unittest.TestCase):
         suite = ET.parse(out).getroot().find('testsuite')
         self.assertEqual(int(suite.get('tests')), N_VMS + MISSING)
         self.assertEqual(int(suite.get('failures')), len(NONCOMPLIANT) + MISSING + len(ARM_DISAGREES))
-        failed = {tc.get('name') for tc in suite.iter('testcase') if tc.find('failure') is not None}
+        failed = {tc.get('name'): tc.find('failure').get('type') for tc in suite.iter('testcase')
+                  if tc.find('failure') is not None}
         self.assertIn(node_name(0), failed)
         self.assertNotIn(node_name(30), failed)
+        # The failure type names the finding, not the node's state.
+        self.assertEqual(failed[node_name(0)], 'noncompliant')
+        self.assertEqual(failed[node_name(50)], 'mismatch')
+        self.assertEqual(failed[node_name(N_VMS + 1)], 'missing')
+        for attr in ('package', 'id', 'timestamp', 'hostname', 'time'):
+            self.assertTrue(suite.get(attr), attr)
+        self.assertIsNotNone(suite.find('properties'))
+        self.assert_ant_junit(out)
+
+    def assert_ant_junit(self, path):
+        """Valid against the strict Ant schema (windyroad/JUnit-Schema)."""
+        self.assertIsNotNone(XMLLINT, 'xmllint (Debian libxml2-utils) is needed')
+        p = subprocess.run([XMLLINT, '--noout', '--schema', JUNIT_XSD, path], capture_output=True, text=True)
+        self.assertEqual(p.returncode, 0, p.stderr[-2000:])
+
+    def test_junit_strict_with_hostile_file_names(self):
+        """Invalid evidence under file names that are not UTF-8 and carry
+        markup and control bytes: the JUnit is still valid UTF-8 and valid
+        against the Ant schema, each file a failure of type `invalid`."""
+        bad = os.path.join(self.tmp, 'hostile').encode()
+        os.makedirs(bad, exist_ok=True)
+        names = [b'caf\xe9-latin1.json', b'<x a="1">&amp;\x01.json', b'trunc-\xe2\x82.json', b'ok-\xe2\x82\xac.json']
+        for name in names:
+            with open(os.path.join(bad, name), 'w') as f:
+                f.write('{"payloadType": "application/json"}')
+        out = os.path.join(self.tmp, 'hostile.xml')
+        p = hostenc('audit', '--imds-trust', self.trust, '--output', 'junit', '--out', out, bad.decode('utf-8', 'surrogateescape'))
+        self.assertEqual(p.returncode, 1, p.stderr)
+        with open(out, 'rb') as f:
+            raw = f.read()
+        text = raw.decode('utf-8')                      # raises if not valid UTF-8
+        self.assertIn('ok-\u20ac.json', text)
+        self.assertIn('caf\ufffd-latin1.json', text)
+        self.assertNotIn('\x01', text)
+        suite = ET.fromstring(raw).find('testsuite')
+        types = [tc.find('failure').get('type') for tc in suite.iter('testcase')]
+        self.assertEqual(types, ['invalid'] * len(names))
+        self.assert_ant_junit(out)
 
     def test_text_and_exit_codes(self):
         p = self.audit()
@@ -340,20 +428,50 @@ class Fleet(unittest.TestCase):
         dom = subprocess.run([CHROMIUM] + flags + ['--dump-dom', 'file://' + html], capture_output=True,
                              text=True, timeout=120)
         self.assertEqual(dom.returncode, 0, dom.stderr[-2000:])
+        # Nodes that ARM contradicts are not counted (nor drawn) as compliant.
         for ident, value in (('total-nodes', N_VMS + MISSING), ('count-noncompliant', len(NONCOMPLIANT)),
-                             ('count-missing', MISSING), ('count-compliant', N_VMS - len(NONCOMPLIANT))):
+                             ('count-missing', MISSING), ('count-arm-mismatch', len(ARM_DISAGREES)),
+                             ('count-compliant', N_VMS - len(NONCOMPLIANT) - len(ARM_DISAGREES))):
             self.assertRegex(dom.stdout, r'id="%s">[^<]*(<span[^>]*></span>[^<]*)?<b>%d</b>' % (ident, value))
         self.assertIn('id="fleet-donut"', dom.stdout)
         self.assertIn('id="pool-bars"', dom.stdout)
         nodes_table = dom.stdout[dom.stdout.index('id="nodes"'):]
         self.assertEqual(nodes_table.count('<tr>'), N_VMS + MISSING + 1)
         self.assertIn('id="groups"', dom.stdout)
+        self.check_accessibility(html, flags)
         shot = subprocess.run([CHROMIUM] + flags + ['--window-size=1280,1600', '--screenshot=' + png,
                                                     'file://' + html], capture_output=True, timeout=120)
         self.assertEqual(shot.returncode, 0)
         with open(png, 'rb') as f:
             self.assertEqual(f.read(8), b'\x89PNG\r\n\x1a\n')
         self.assertGreater(os.path.getsize(png), 10000)
+
+    def check_accessibility(self, html, flags):
+        """WCAG AA contrast (4.5:1) of every text from computed styles, and
+        table structure, in a scripted copy of the report."""
+        with open(html) as f:
+            text = f.read()
+        probe = os.path.join(self.tmp, 'a11y.html')
+        text = text.replace('<meta http-equiv="Content-Security-Policy"', '<meta name="csp-removed-for-probe"')
+        with open(probe, 'w') as f:
+            f.write(text.replace('</body>', A11Y_SCRIPT + '</body>'))
+        dom = subprocess.run([CHROMIUM] + flags + ['--dump-dom', 'file://' + probe], capture_output=True,
+                             text=True, timeout=120)
+        self.assertEqual(dom.returncode, 0, dom.stderr[-2000:])
+        start = dom.stdout.index('<pre id="a11y">') + len('<pre id="a11y">')
+        r = json.loads(htmlmod.unescape(dom.stdout[start:dom.stdout.index('</pre>', start)]))
+        self.assertGreater(len(r['contrast']), N_VMS)
+        low = [c for c in r['contrast'] if c['ratio'] < 4.5]
+        self.assertEqual(low, [], 'text below WCAG AA contrast 4.5:1')
+        self.assertEqual({t['id'] for t in r['tables']}, {'groups', 'nodes'})
+        for t in r['tables']:
+            self.assertTrue(t['caption'] and t['thead'] and t['headerCells'] > 0, t)
+            self.assertEqual(t['unscoped'], 0, t)
+        compliant = r['nodeStates'][node_name(30)]
+        for i in ARM_DISAGREES:
+            state = r['nodeStates'][node_name(i)]
+            self.assertTrue(state.startswith('arm-mismatch '), state)
+            self.assertNotEqual(state.split(' ', 1)[1], compliant.split(' ', 1)[1])
 
 
 if __name__ == '__main__':

@@ -30,7 +30,7 @@ import warnings
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from harness import HOSTENC, HOSTROOTS, FakeImds, hostenc, low_s
+from harness import FakeImds, HOSTENC, HOSTROOTS, documented_metric_types, hostenc, low_s, served_metric_types, sigstore_verify
 
 PAYLOAD_TYPE = 'application/vnd.in-toto+json'
 DSSE_JSON = 'application/vnd.in-toto+dsse+json'
@@ -377,6 +377,8 @@ class Collect(unittest.TestCase):
         self.assertEqual(self.objects(c.store), [])
         text, m = c.metrics()
         self.lint(text)
+        # docs/collector.md lists exactly the metrics served, with their types.
+        self.assertEqual(documented_metric_types('collector.md'), served_metric_types(text))
         for _, reason in cases:
             self.assertEqual(m['hostenc_collect_envelopes_rejected_total{reason="%s"}' % reason], 1)
         self.assertEqual(m['hostenc_collect_responses_total{code="422"}'], len(cases))
@@ -660,7 +662,7 @@ class Collect(unittest.TestCase):
             self.assertEqual(p.stdout.strip(), 'Verified OK', p.stderr)
             p = hostenc('verify', '--pubkey', pub_path, '--output', 'json', path)
             self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
-            self.assertEqual(json.loads(p.stdout)[0]['reason'], 'ValidSignatureOnly')
+            self.assertEqual(json.loads(p.stdout)['results'][0]['reason'], 'ValidSignatureOnly')
             st = json.loads(payload)
             vm = statement(env)['subject'][0]['name'].split(':', 1)[1]
             self.assertEqual(st['_type'], 'https://in-toto.io/Statement/v1')
@@ -682,6 +684,10 @@ class Collect(unittest.TestCase):
             self.assertEqual(pred['verifiedLevels'], ['HOSTENC_EVIDENCE_VALID'])
             self.assertEqual(pred['slsaVersion'], '1.0')
             self.assertEqual(pred[BINDING_FIELD], {'state': 'unchecked', 'node': ''})
+        # sigstore-js verifies both summaries with the collector's key.
+        paths = [os.path.join(c.store, 'summaries', sha(env) + '.json') for env in (self.a1, self.a2)]
+        rc, res = sigstore_verify(pub_path, *paths)
+        self.assertEqual((rc, res), (0, {p: 'ok' for p in paths}))
         _, m = c.metrics()
         self.assertEqual(m['hostenc_collect_summaries_total'], 2)
         # A summary key anyone may read is refused, as the agent's --key is.

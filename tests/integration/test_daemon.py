@@ -17,7 +17,7 @@ import time
 import unittest
 import urllib.request
 
-from harness import HOSTENC, HOSTROOTS, IMDS_FIXTURES, FakeImds, hostenc
+from harness import HOSTENC, HOSTROOTS, IMDS_FIXTURES, FakeImds, hostenc, documented_metric_types, served_metric_types
 
 FAKES = os.path.join(os.path.dirname(__file__), '..', 'fakes')
 NODE = 'aks-nodepool1-12345678-vmss000000'
@@ -287,6 +287,8 @@ class Daemon(unittest.TestCase):
         self.wait_for('three spooled', lambda: len([n for n in os.listdir(self.spool) if n.endswith('.json')]) >= 3)
         status, text = self.scrape()
         self.assertRegex(text, r'hostenc_push_spool_envelopes [3-9]')
+        # docs/daemon-interface.md lists exactly the metrics served, with their types.
+        self.assertEqual(documented_metric_types('daemon-interface.md'), served_metric_types(text))
         self.assertEqual(self.collector.get('/_fake/received'), [])
         self.collector.post('/_fake/up')
         self.wait_for('spool drained', lambda: not [n for n in os.listdir(self.spool) if n.endswith('.json')])

@@ -142,7 +142,7 @@ class EnvelopeRules(unittest.TestCase):
     def verify_reasons(self, d, *extra):
         p = hostenc('verify', '--imds-trust', self.imds.trust, '--output', 'json', *extra, d)
         self.assertIn(p.returncode, (0, 1), p.stderr)
-        return {os.path.basename(r['file'])[:-5]: r['reason'] for r in json.loads(p.stdout)}
+        return {os.path.basename(r['file'])[:-5]: r['reason'] for r in json.loads(p.stdout)['results']}
 
     def independent_verify(self, data):
         """python3-cryptography: DER ECDSA over the PAE with the statement's key."""
@@ -222,10 +222,10 @@ class EnvelopeRules(unittest.TestCase):
         # The domain given is the one enforced: the fake's leaf is metadata.azure.com.
         p = hostenc('verify', '--imds-trust', self.imds.trust, '--metadata-domain', 'metadata.azure.us',
                     '--output', 'json', self.genuine)
-        self.assertEqual(json.loads(p.stdout)[0]['reason'], 'AttestedDocumentInvalid')
+        self.assertEqual(json.loads(p.stdout)['results'][0]['reason'], 'AttestedDocumentInvalid')
         p = hostenc('verify', '--imds-trust', self.imds.trust, '--metadata-domain', 'metadata.azure.us',
                     '--metadata-domain', 'metadata.azure.com', '--output', 'json', self.genuine)
-        self.assertEqual(json.loads(p.stdout)[0]['reason'], 'Valid')
+        self.assertEqual(json.loads(p.stdout)['results'][0]['reason'], 'Valid')
         p = hostenc('audit', '--imds-trust', self.imds.trust, '--metadata-domain', 'metadata.azure.cn',
                     '--output', 'json', self.genuine)
         self.assertEqual(json.loads(p.stdout)['invalidEnvelopes'][0]['reason'], 'AttestedDocumentInvalid')
@@ -233,10 +233,10 @@ class EnvelopeRules(unittest.TestCase):
     def test_attested_lifetime_cap(self):
         # The fake's documents live exactly 6 h: inside the default cap, over a 1 h one.
         p = hostenc('verify', '--imds-trust', self.imds.trust, '--output', 'json', self.genuine)
-        self.assertEqual(json.loads(p.stdout)[0]['reason'], 'Valid')
+        self.assertEqual(json.loads(p.stdout)['results'][0]['reason'], 'Valid')
         p = hostenc('verify', '--imds-trust', self.imds.trust, '--attested-max-lifetime', '1h', '--output', 'json',
                     self.genuine)
-        self.assertEqual(json.loads(p.stdout)[0]['reason'], 'AttestedLifetimeTooLong')
+        self.assertEqual(json.loads(p.stdout)['results'][0]['reason'], 'AttestedLifetimeTooLong')
 
     def test_text_output_escapes_control_characters(self):
         d = os.path.join(self.tmp, 'ctl')

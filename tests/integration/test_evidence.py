@@ -19,7 +19,7 @@ import jsonschema
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 
-from harness import HOSTROOTS, FakeImds, hostenc, low_s
+from harness import FakeImds, HOSTROOTS, hostenc, low_s, sigstore_verify, validate_output
 
 SCHEMA = json.load(open(os.environ['STATEMENT_SCHEMA']))
 DSSE = os.environ['DSSE_TESTDATA']
@@ -77,7 +77,10 @@ class Evidence(unittest.TestCase):
     def verify(self, *paths, trust=None, extra=()):
         p = hostenc('verify', '--imds-trust', trust or self.trust, '--output', 'json', *extra, *paths)
         self.assertIn(p.returncode, (0, 1), p.stderr)
-        return p.returncode, json.loads(p.stdout)
+        doc = json.loads(p.stdout)
+        self.assertEqual(doc['schema'], 'https://hostenc.dev/verify/v1')
+        validate_output(doc)                            # docs/schemas/verify-v1.schema.json
+        return p.returncode, doc['results']
 
     def reason(self, path, **kw):
         rc, results = self.verify(path, **kw)
@@ -131,6 +134,22 @@ class Evidence(unittest.TestCase):
         p = subprocess.run(['openssl', 'dgst', '-sha256', '-verify', self.path('pub.pem'), '-signature',
                             self.path('sig.der'), self.path('pae.bin')], capture_output=True, text=True)
         self.assertEqual(p.stdout.strip(), 'Verified OK', p.stderr)
+        # Independent verifier 3: sigstore-js (@sigstore/verify), on the envelope as written, and
+        # on a copy whose payload lost one byte, and against another key.
+        with open(env_path) as f:
+            env_doc = json.load(f)
+        env_doc['payload'] = base64.b64encode(payload[:-1]).decode()
+        with open(self.path('truncated.json'), 'w') as f:
+            json.dump(env_doc, f)
+        rc, res = sigstore_verify(self.path('pub.pem'), env_path, self.path('truncated.json'))
+        self.assertEqual((rc, res[env_path]), (1, 'ok'), res)
+        self.assertIn('SIGNATURE_ERROR', res[self.path('truncated.json')])
+        with open(self.path('pub-b.pem'), 'wb') as f:
+            f.write(self.keys['b'][1].public_key().public_bytes(serialization.Encoding.PEM,
+                                                                serialization.PublicFormat.SubjectPublicKeyInfo))
+        rc, res = sigstore_verify(self.path('pub-b.pem'), env_path)
+        self.assertEqual(rc, 1, res)
+        self.assertIn('SIGNATURE_ERROR', res[env_path])
         # The envelope file is private to nobody but not world-writable, and complete.
         self.assertEqual(stat.S_IMODE(os.stat(env_path).st_mode), 0o644)
         self.assertFalse([n for n in os.listdir(self.tmp) if '.tmp.' in n])

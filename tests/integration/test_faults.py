@@ -43,7 +43,7 @@ import time
 import unittest
 import urllib.request
 
-from harness import HOSTENC, HOSTROOTS, IMDS_FIXTURES, FakeImds, hostenc
+from harness import HOSTENC, HOSTROOTS, IMDS_FIXTURES, FakeImds, hostenc, validate_output
 from test_daemon import NODE, Fake, free_port, http
 
 SLOW = 4 if os.environ.get('HOSTENC_VALGRIND') else 1
@@ -771,7 +771,9 @@ class HostFaults(FaultCase):
                            capture_output=True, text=True, timeout=timeout * SLOW)
         self.assertIn(p.returncode, (0, 1, 2), 'exit %d (killed by a signal?): %s' % (p.returncode, p.stderr))
         self.assertLess(time.monotonic() - t0, timeout * SLOW)
-        return p, json.loads(p.stdout)
+        rep = json.loads(p.stdout)
+        validate_output(rep)                            # docs/schemas/report-v1.schema.json
+        return p, rep
 
     def test_baseline_is_compliant(self):
         p, rep = self.check(self.copy_root())

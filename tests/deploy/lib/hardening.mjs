@@ -29,6 +29,11 @@ const ALERTS = {
     for: "10m",
     expr: 'kube_node_status_condition{condition="EncryptionAtHostNonCompliant", status="true"}',
   },
+  // The evidence pipeline (group hostenc-evidence-pipeline).
+  HostencCollectorNotReceiving: { for: "15m", expr: "increase(hostenc_collect_envelopes_received_total[30m])) == 0" },
+  HostencAgentSpoolGrowing: { for: "30m", expr: "delta(hostenc_push_spool_envelopes[1h])) > 0" },
+  HostencAgentSpoolDropping: { expr: "increase(hostenc_push_spool_dropped_total[1h])) > 0" },
+  HostencCollectorRejecting: { expr: "sum by (reason) (increase(hostenc_collect_envelopes_rejected_total[15m]))" },
 };
 
 export function mesonVersion() {
@@ -258,7 +263,7 @@ function monitoringChecks(t, objs, features) {
     "PodMonitor sets the node label from the pod's node (alert joins)");
   const pr = one(objs, "PrometheusRule", "hostenc");
   const rules = (pr?.spec?.groups || []).flatMap((g) => g.rules);
-  t.eq(rules.map((r) => r.alert).sort(), Object.keys(ALERTS).sort(), "PrometheusRule: the six hostenc alerts");
+  t.eq(rules.map((r) => r.alert).sort(), Object.keys(ALERTS).sort(), "PrometheusRule: the hostenc alerts, node verdicts and evidence pipeline");
   for (const [name, want] of Object.entries(ALERTS)) {
     const r = rules.find((x) => x.alert === name);
     if (!r) continue;
