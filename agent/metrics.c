@@ -5,8 +5,6 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const statuses[] = { "pass", "fail", "unknown", "not-applicable" };
-static const char *const verdicts[] = { "compliant", "noncompliant", "unknown" };
 static const char *const endpoints[] = { "compute", "attested" };
 static const char *const classes[] = { "2xx", "4xx", "5xx", "error" };
 
@@ -20,14 +18,14 @@ enum code_class code_class_of(long status, int transport_error)
 static void verdict_metrics(struct prom_out *o, const struct metrics *m)
 {
         prom_header(o, "hostenc_verdict", "gauge", "1 for the current verdict of the latest evidence, 0 for the others.");
-        for (unsigned v = 0; v < 3; v++)
-                prom_emit(o, "hostenc_verdict{state=\"%s\"} %d\n", verdicts[v], m->have_report && m->report.verdict == v);
+        for (unsigned v = 0; v < N_VERDICTS; v++)
+                prom_emit(o, "hostenc_verdict{state=\"%s\"} %d\n", verdict_names[v], m->have_report && m->report.verdict == v);
         prom_header(o, "hostenc_check_status", "gauge", "1 for each check's current status, 0 for its other statuses.");
         for (unsigned i = 0; m->have_report && i < m->report.n_checks; i++)
-                for (unsigned s = 0; s < 4; s++)
+                for (unsigned s = 0; s < N_CHECK_STATUSES; s++)
                         prom_emit(o, "hostenc_check_status{check=\"%s\",severity=\"%s\",status=\"%s\"} %d\n",
                              m->report.checks[i].id, check_severity_to_string(m->report.checks[i].severity),
-                             statuses[s], m->report.checks[i].status == s);
+                             check_status_names[s], m->report.checks[i].status == s);
 }
 
 static void time_metrics(struct prom_out *o, const struct metrics *m)

@@ -8,6 +8,38 @@
 
 #include "strparse.h"
 
+/* Every cJSON allocation goes through here, so that a builder can tell
+ * whether one failed anywhere below it: cJSON_Add* and cJSON_Create* only
+ * return NULL, which a chain of nested builders easily drops. */
+static _Thread_local unsigned long alloc_failures;
+static void *(*underlying_malloc)(size_t) = malloc;
+
+static void *tracking_malloc(size_t n)
+{
+        void *p = underlying_malloc(n);
+
+        if (!p)
+                alloc_failures++;
+        return p;
+}
+
+__attribute__((constructor)) static void json_hooks_init(void)
+{
+        cJSON_Hooks hooks = { .malloc_fn = tracking_malloc, .free_fn = free };
+
+        cJSON_InitHooks(&hooks);
+}
+
+unsigned long json_alloc_failures(void)
+{
+        return alloc_failures;
+}
+
+void json_set_allocator(void *(*fn)(size_t))
+{
+        underlying_malloc = fn ? fn : malloc;
+}
+
 void cjson_deletep(cJSON **j)
 {
         cJSON_Delete(*j);

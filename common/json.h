@@ -12,6 +12,15 @@ const cJSON *json_object(const cJSON *obj, const char *key, const char *where, i
 
 void cjson_deletep(cJSON **j);
 
+/* How many cJSON allocations have failed on this thread. A builder of
+ * something that gets signed compares it before and after: a statement with
+ * a member silently missing is never signed. */
+unsigned long json_alloc_failures(void);
+
+/* The allocator under cJSON's (malloc by default, NULL restores it): the
+ * seam through which tests make allocations fail. */
+void json_set_allocator(void *(*fn)(size_t));
+
 /* Prints o (compact or indented) into memory of our own allocator: free()
  * it. NULL when out of memory. */
 char *json_print(const cJSON *o, bool compact);

@@ -36,6 +36,7 @@ int dsse_pae(const char *type, const void *body, size_t len, struct buf *ret)
 int dsse_envelope_build(const char *type, const void *payload, size_t len, const uint8_t *sig,
                         size_t siglen, const char *keyid, char **ret)
 {
+        unsigned long failures = json_alloc_failures();
         _cleanup_(cjson_deletep) cJSON *env = cJSON_CreateObject();
         _cleanup_free_ char *p64 = NULL, *s64 = NULL;
         cJSON *sigs, *one;
@@ -56,6 +57,8 @@ int dsse_envelope_build(const char *type, const void *payload, size_t len, const
         cJSON_AddStringToObject(one, "sig", s64);
         cJSON_AddItemToArray(sigs, one);
         cJSON_AddItemToObject(env, "signatures", sigs);
+        if (json_alloc_failures() != failures)
+                return -ENOMEM;
         text = json_print(env, true);
         if (!text)
                 return -ENOMEM;

@@ -116,23 +116,21 @@ void policy_evaluate(const struct node_facts *f, const struct policy_opts *o, st
         *ret = r;
 }
 
+const char *const check_status_names[N_CHECK_STATUSES] = { "pass", "fail", "unknown", "not-applicable" };
+const char *const check_severity_names[N_SEVERITIES] = { "fail", "warn", "info" };
+const char *const verdict_names[N_VERDICTS] = { "compliant", "noncompliant", "unknown" };
+
 const char *check_status_to_string(enum check_status s)
 {
-        static const char *const names[] = { "pass", "fail", "unknown", "not-applicable" };
-
-        return (unsigned) s < 4 ? names[s] : "unknown";
+        return (unsigned) s < N_CHECK_STATUSES ? check_status_names[s] : "unknown";
 }
 
 const char *check_severity_to_string(enum check_severity s)
 {
-        static const char *const names[] = { "fail", "warn", "info" };
-
-        return (unsigned) s < 3 ? names[s] : "fail";
+        return (unsigned) s < N_SEVERITIES ? check_severity_names[s] : "fail";
 }
 
 const char *verdict_to_string(enum verdict v)
 {
-        static const char *const names[] = { "compliant", "noncompliant", "unknown" };
-
-        return (unsigned) v < 3 ? names[v] : "unknown";
+        return (unsigned) v < N_VERDICTS ? verdict_names[v] : "unknown";
 }

@@ -12,6 +12,14 @@
 enum check_status { CHECK_PASS, CHECK_FAIL, CHECK_UNKNOWN, CHECK_NOT_APPLICABLE };
 enum check_severity { SEVERITY_FAIL, SEVERITY_WARN, SEVERITY_INFO };
 enum verdict { VERDICT_COMPLIANT, VERDICT_NONCOMPLIANT, VERDICT_UNKNOWN };
+#define N_CHECK_STATUSES 4
+#define N_SEVERITIES 3
+#define N_VERDICTS 3
+
+/* The one spelling of each value, in reports, statements and metrics. */
+extern const char *const check_status_names[N_CHECK_STATUSES];
+extern const char *const check_severity_names[N_SEVERITIES];
+extern const char *const verdict_names[N_VERDICTS];
 
 struct check_result {
         const char *id;

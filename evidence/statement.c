@@ -112,6 +112,7 @@ static cJSON *predicate(const struct statement_input *in)
 
 int statement_build(const struct statement_input *in, char **ret, size_t *ret_len)
 {
+        unsigned long failures = json_alloc_failures();
         _cleanup_(cjson_deletep) cJSON *st = cJSON_CreateObject();
         const char *vm_id = statement_vm_id(in->facts);
         char *text;
@@ -124,6 +125,9 @@ int statement_build(const struct statement_input *in, char **ret, size_t *ret_le
         cJSON_AddItemToObject(st, "subject", subject(vm_id, in->provider_id));
         cJSON_AddStringToObject(st, "predicateType", PREDICATE_TYPE);
         cJSON_AddItemToObject(st, "predicate", predicate(in));
+        /* An allocation that failed anywhere above left a member out. */
+        if (json_alloc_failures() != failures)
+                return -ENOMEM;
         /* The bytes we sign are the bytes we send: printed once, never again. */
         text = json_print(st, true);
         if (!text)

@@ -174,12 +174,11 @@ static enum verify_reason check_statement(struct verifier *v, struct work *w, st
 
 static enum verify_reason check_predicate_shape(struct verifier *v, struct work *w, struct verify_result *r)
 {
-        static const char *const verdicts[] = { "compliant", "noncompliant", "unknown" };
         const cJSON *p = w->predicate;
         struct jread j = { 0 };
         char binding[64];
 
-        jr_enum(&j, p, "predicate", "verdict", verdicts, 3);
+        jr_enum(&j, p, "predicate", "verdict", verdict_names, N_VERDICTS);
         jr_str(&j, p, "predicate", "verdict", r->verdict, sizeof(r->verdict));
         jr_arr(&j, p, "predicate", "checks", POLICY_N_CHECKS, false);
         jr_str(&j, p, "predicate", "observedAt", r->observed_at, sizeof(r->observed_at));

@@ -100,6 +100,7 @@ static cJSON *predicate(const struct summary_input *in)
 
 int collect_summary_sign(const struct signing_key *k, const struct summary_input *in, char **ret, size_t *ret_len)
 {
+        unsigned long failures = json_alloc_failures();
         _cleanup_(cjson_deletep) cJSON *st = cJSON_CreateObject();
         _cleanup_free_ char *payload = NULL;
         cJSON *subj, *pred;
@@ -117,6 +118,8 @@ int collect_summary_sign(const struct signing_key *k, const struct summary_input
         cJSON_AddItemToObject(st, "subject", subj);
         cJSON_AddStringToObject(st, "predicateType", VSA_PREDICATE_TYPE);
         cJSON_AddItemToObject(st, "predicate", pred);
+        if (json_alloc_failures() != failures)
+                return -ENOMEM;
         /* As for the node's evidence: printed once, and those bytes signed. */
         payload = json_print(st, true);
         if (!payload)

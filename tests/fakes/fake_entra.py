@@ -79,7 +79,7 @@ class EntraState(CollectorState):
     def serve_api(self, request):
         if request.framing_error is not None:
             raise request.framing_error
-        outage = self.current_outage()
+        outage = self.take_outage()
         if outage:
             raise HttpError(outage['status'], 'injected outage', reason='temporarily_unavailable',
                             headers=retry_after_headers(outage['retry_after']))

@@ -383,7 +383,7 @@ class Fleet(unittest.TestCase):
             text = f.read()
         self.assertRegex(text, r'id="count-misattributed">.*?<b>1</b>')
         self.assertRegex(text, r'id="count-compliant">.*?<b>0</b>')
-        self.assertRegex(text, r'<td class="s" style="color:#ad1457">misattributed</td>')
+        self.assertRegex(text, r'<td class="s" data-state="misattributed" style="color:#bf360c">misattributed</td>')
         # Without a node list or ARM export there is nothing to bind to: the claim is shown as such.
         p, r, by_vm, _ = self.audit_json(self.outsider, nodes=False, arm=False)
         self.assertEqual(by_vm[vm_id(200)]['binding'], 'unchecked')

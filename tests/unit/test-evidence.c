@@ -9,6 +9,9 @@
 #include "binding.h"
 #include "crypto.h"
 #include "dsse.h"
+#include "json.h"
+#include "policy.h"
+#include "statement.h"
 #include "verify_keys.h"
 
 static char *dsse_file(const char *name, size_t *len)
@@ -248,6 +251,75 @@ static void test_example_envelope_verifies(void **state)
         free(json);
 }
 
+/* An allocator that fails its n-th call, counting from 1 (0: never). */
+static unsigned long fail_at, calls;
+
+static void *failing_malloc(size_t n)
+{
+        return ++calls == fail_at ? NULL : malloc(n);
+}
+
+/* Every cJSON allocation of a statement or an envelope can fail; each
+ * failure must give -ENOMEM, never a statement or envelope that lacks a
+ * member, so that nothing incomplete is ever signed. */
+static void test_no_incomplete_statement(void **state)
+{
+        struct node_facts *f = calloc(1, sizeof(*f));
+        struct policy_opts po = { .now = 1764000000 };
+        struct report rep;
+        char *reference, *text, *env_ref, *env;
+        size_t len, ref_len;
+        unsigned long n;
+        int r;
+
+        assert_non_null(f);
+        f->imds.state = IMDS_OK;
+        snprintf(f->imds.compute.vm_id.value, sizeof(f->imds.compute.vm_id.value), "%s",
+                 "3b5c3d2e-7a1f-4c6e-9d2b-0a1b2c3d4e5f");
+        f->imds.compute.vm_id.present = true;
+        policy_evaluate(f, &po, &rep);
+        struct statement_input in = { .facts = f, .report = &rep, .policy = &po, .observed_at = po.now,
+                                      .node_name = "aks-nodepool1-0", .provider_id = "azure:///x", .sequence = 1,
+                                      .signer = { "SHA256:k", "PEM", "00" } };
+        static const uint8_t sig[8] = { 1, 2, 3, 4, 5, 6, 7, 8 };
+
+        assert_int_equal(statement_build(&in, &reference, &ref_len), 0);
+        assert_int_equal(dsse_envelope_build("application/vnd.in-toto+json", reference, ref_len, sig, sizeof(sig),
+                                             "SHA256:k", &env_ref), 0);
+        json_set_allocator(failing_malloc);
+        for (n = 1;; n++) {
+                calls = 0;
+                fail_at = n;
+                r = statement_build(&in, &text, &len);
+                if (r == 0) {
+                        /* Past the last allocation: the same bytes as without failures. */
+                        assert_true(calls < n);
+                        assert_int_equal(len, ref_len);
+                        assert_memory_equal(text, reference, len);
+                        free(text);
+                        break;
+                }
+                assert_int_equal(r, -ENOMEM);
+        }
+        assert_true(n > 20);    /* the statement did allocate, so the loop tested something */
+        for (n = 1;; n++) {
+                calls = 0;
+                fail_at = n;
+                r = dsse_envelope_build("application/vnd.in-toto+json", reference, ref_len, sig, sizeof(sig),
+                                        "SHA256:k", &env);
+                if (r == 0) {
+                        assert_string_equal(env, env_ref);
+                        free(env);
+                        break;
+                }
+                assert_int_equal(r, -ENOMEM);
+        }
+        json_set_allocator(NULL);
+        free(env_ref);
+        free(reference);
+        free(f);
+}
+
 static void test_binding_refresh(void **state)
 {
         struct attested_facts a = { .state = ATTESTED_OK, .expires_at = 100000 };
@@ -273,6 +345,7 @@ int main(void)
                 cmocka_unit_test(test_envelope_parse),
                 cmocka_unit_test(test_example_envelope_verifies),
                 cmocka_unit_test(test_binding_refresh),
+                cmocka_unit_test(test_no_incomplete_statement),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
