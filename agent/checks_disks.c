@@ -24,6 +24,7 @@ static unsigned count_role(const struct host_facts *h, enum disk_role role, cons
 enum check_status check_disk_inventory(const struct node_facts *f, struct check_result *c)
 {
         const struct host_facts *h = &f->host;
+        unsigned unreadable = 0;
         bool bad = false;
 
         if (check_host_unusable(f, c))
@@ -32,7 +33,7 @@ enum check_status check_disk_inventory(const struct node_facts *f, struct check_
         for (unsigned i = 0; i < h->n_disks; i++) {
                 const struct disk_facts *d = &h->disks[i];
 
-                if (d->role != ROLE_UNKNOWN)
+                if (d->role != ROLE_UNKNOWN || d->error[0])
                         continue;
                 msg_append(c->message, sizeof(c->message), "%s%s at %s (vendor \"%s\", model \"%s\")",
                            bad ? "; " : "not an Azure disk: ", d->name, d->address, d->vendor, d->model);
@@ -41,6 +42,17 @@ enum check_status check_disk_inventory(const struct node_facts *f, struct check_
         if (bad) {
                 c->status = CHECK_FAIL;
                 c->reason = "UnrecognisedDisk";
+                return c->status;
+        }
+        /* A disk read only in part (detached mid-scan, an unreadable
+         * attribute) is neither recognised nor foreign: unknown, on it alone. */
+        for (unsigned i = 0; i < h->n_disks; i++)
+                if (h->disks[i].error[0])
+                        msg_append(c->message, sizeof(c->message), "%s%s: %s", unreadable++ ? "; " : "",
+                                   h->disks[i].name, h->disks[i].error);
+        if (unreadable) {
+                c->status = CHECK_UNKNOWN;
+                c->reason = "DiskUnreadable";
                 return c->status;
         }
         check_set(c, CHECK_PASS, "AllDisksRecognised", "%u disks:", h->n_disks);
@@ -291,7 +303,9 @@ static bool describe_local(const struct disk_facts *d, char *msg, size_t sz)
         for (unsigned k = 0; k < d->n_parts; k++)
                 describe_fs(&d->parts[k].fs, d->parts[k].name, msg, sz);
         for (unsigned k = 0; k < d->n_mounts; k++)
-                msg_append(msg, sz, "%s%s", k ? "," : " mounted at ", d->mounts[k]);
+                msg_append(msg, sz, "%s%s", k ? "," : " mounted at ", disk_mount(d, k));
+        if (d->mounts_omitted)
+                msg_append(msg, sz, " and %u more mount points", d->mounts_omitted);
         return mounted;
 }
 

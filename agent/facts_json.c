@@ -161,8 +161,12 @@ static cJSON *disk_to_json(const struct disk_facts *d)
         }
         mounts = cJSON_AddArrayToObject(o, "mountpoints");
         for (unsigned k = 0; mounts && k < d->n_mounts; k++)
-                cJSON_AddItemToArray(mounts, cJSON_CreateString(d->mounts[k]));
+                cJSON_AddItemToArray(mounts, cJSON_CreateString(disk_mount(d, k)));
+        if (d->mounts_omitted)
+                cJSON_AddNumberToObject(o, "mountpointsOmitted", d->mounts_omitted);
         cJSON_AddBoolToObject(o, "holdsRoot", d->holds_root);
+        if (d->error[0])
+                ADD_STR(o, "error", d->error);
         return o;
 }
 
@@ -258,9 +262,12 @@ static void disk_parts_from_json(struct jread *j, const cJSON *o, struct disk_fa
                 fs_from_json(j, p, "disks[].partitions[]", &pf->fs);
         }
         cJSON_ArrayForEach(m, mounts) {
-                if (!cJSON_IsString(m) ||
-                    strcpy_bounded(d->mounts[d->n_mounts++], sizeof(d->mounts[0]), m->valuestring) < 0) {
-                        jr_fail(j, "disks[]", "mountpoints[]", "is not a short string");
+                unsigned before = d->n_mounts;
+
+                if (cJSON_IsString(m))
+                        disk_add_mount(d, m->valuestring);
+                if (d->n_mounts != before + 1) {
+                        jr_fail(j, "disks[]", "mountpoints[]", "is not a distinct string that fits");
                         return;
                 }
         }
@@ -287,7 +294,10 @@ static void disk_from_json(struct jread *j, const cJSON *o, struct disk_facts *d
         d->size_bytes = jr_u64(j, o, "disks[]", "sizeBytes");
         fs_from_json(j, o, "disks[]", &d->fs);
         disk_parts_from_json(j, o, d);
+        if (cJSON_GetObjectItemCaseSensitive(o, "mountpointsOmitted"))
+                d->mounts_omitted = (unsigned) (jr_u64(j, o, "disks[]", "mountpointsOmitted") & 0xffff);
         d->holds_root = jr_bool(j, o, "disks[]", "holdsRoot");
+        jr_opt_str(j, o, "disks[]", "error", d->error, sizeof(d->error));
 }
 
 int host_facts_from_json(const cJSON *host, const cJSON *disks, struct host_facts *ret, char *err,

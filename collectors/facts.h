@@ -8,10 +8,19 @@
 #include <stdint.h>
 #include <time.h>
 
+/* Azure's largest sizes: 64 data disks (SCSI, or NVMe namespaces on v6
+ * sizes, Premium SSD v2 and Ultra included), the OS disk, one SCSI temp disk,
+ * the Gen1 BEK volume and up to 10 local NVMe disks (Standard_L80s_v3,
+ * L80as_v3). 96 leaves room for the odd device we must still report; the
+ * entries are touched only as disks are found. */
 #define IMDS_MAX_DATA_DISKS 64
-#define HOST_MAX_DISKS 64
+#define HOST_MAX_DISKS 96
 #define DISK_MAX_PARTS 16
-#define DISK_MAX_MOUNTS 8
+/* A data disk is mounted once by the CSI node stage (globalmount) and once
+ * per pod that uses it; mount points run to PATH_MAX (kubelet paths are
+ * 120-200 bytes), so they share one text pool per disk. */
+#define DISK_MAX_MOUNTS 16
+#define DISK_MOUNT_TEXT 4096
 #define ATTESTED_MAX_DOCUMENT (16 * 1024)
 
 /* An IMDS string value as received: absent, or present with its text. */
@@ -138,9 +147,12 @@ struct disk_facts {
         struct fs_facts fs;
         unsigned n_parts;
         struct part_facts parts[DISK_MAX_PARTS];
-        unsigned n_mounts;
-        char mounts[DISK_MAX_MOUNTS][128];
         bool holds_root;
+        char error[160];        /* the disk could not be read whole (vanished, bad attribute) */
+        unsigned n_mounts;
+        unsigned mounts_omitted;        /* beyond DISK_MAX_MOUNTS or the text pool */
+        uint16_t mount_at[DISK_MAX_MOUNTS];     /* offsets into mount_text */
+        char mount_text[DISK_MOUNT_TEXT];       /* last: filled up to the last mount */
 };
 
 enum host_state { HOST_NOT_RUN, HOST_OK, HOST_UNREADABLE, HOST_STATE_COUNT };
@@ -176,6 +188,11 @@ void imds_facts_reset(struct imds_facts *f);
 void host_facts_reset(struct host_facts *h);
 /* Bytes of c up to and including its last used data disk. */
 size_t imds_compute_used_size(const struct imds_compute *c);
+
+/* The k-th mount point of d (k < d->n_mounts). */
+const char *disk_mount(const struct disk_facts *d, unsigned k);
+/* Records mount point mp once; counts it in mounts_omitted when full. */
+void disk_add_mount(struct disk_facts *d, const char *mp);
 
 const char *disk_role_to_string(enum disk_role r);
 const char *disk_bus_to_string(enum disk_bus b);

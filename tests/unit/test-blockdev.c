@@ -50,7 +50,7 @@ static const struct part_facts *part(const struct disk_facts *d, const char *nam
 static bool mounted_at(const struct disk_facts *d, const char *mp)
 {
         for (unsigned i = 0; i < d->n_mounts; i++)
-                if (!strcmp(d->mounts[i], mp))
+                if (!strcmp(disk_mount(d, i), mp))
                         return true;
         return false;
 }

@@ -185,6 +185,23 @@ static void test_inventory(void **state)
         expect("disk-inventory", "unknown", "BlockDevicesUnreadable", "unknown");
 }
 
+/* A disk that vanished mid-scan is reported on that disk: the inventory is
+ * unknown (never pass), the checks about the other disks are still judged,
+ * and a foreign disk still fails. */
+static void test_inventory_unreadable_disk(void **state)
+{
+        struct disk_facts *d = disk("sdd", ROLE_UNKNOWN, -1, 0);
+
+        strcpy(d->error, "dev or size: No such file or directory");
+        expect("disk-inventory", "unknown", "DiskUnreadable", "unknown");
+        assert_non_null(strstr(eval("disk-inventory")->message, "sdd: dev or size: No such file"));
+        expect("os-disk", "pass", "RootOnOsDisk", "unknown");
+        expect("data-disks", "pass", "DataDisksMatch", "unknown");
+        expect("resource-disk", "pass", "ResourceDiskMatches", "unknown");
+        strcpy(disk("sde", ROLE_UNKNOWN, -1, 10)->vendor, "LIO-ORG");
+        expect("disk-inventory", "fail", "UnrecognisedDisk", "noncompliant");
+}
+
 static void test_os_disk(void **state)
 {
         f->host.disks[1].holds_root = false;
@@ -346,8 +363,7 @@ static void test_temp_usage(void **state)
         d->n_parts = 1;
         strcpy(d->parts[0].name, "sda1");
         strcpy(d->parts[0].fs.type, "ext4");
-        d->n_mounts = 1;
-        strcpy(d->mounts[0], "/mnt");
+        disk_add_mount(d, "/mnt");
         expect("temp-disk-usage", "pass", "LocalStorageInUse", "compliant");
         assert_non_null(strstr(eval("temp-disk-usage")->message, "sda1=ext4 mounted at /mnt"));
         d->role = ROLE_DATA;
@@ -379,7 +395,7 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 T(test_baseline_compliant), T(test_eah_values), T(test_imds_states),
-                T(test_attested), T(test_inventory), T(test_os_disk), T(test_data_disks), T(test_data_disk_grace),
+                T(test_attested), T(test_inventory), T(test_inventory_unreadable_disk), T(test_os_disk), T(test_data_disks), T(test_data_disk_grace),
                 T(test_resource_disk), T(test_resource_disk_unexpected),
                 T(test_resource_within_tolerance), T(test_ade), T(test_cache_settings_warn_only),
                 T(test_local_nvme), T(test_temp_usage), T(test_verdict_rule),
