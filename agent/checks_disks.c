@@ -268,6 +268,9 @@ enum check_status check_local_nvme(const struct node_facts *f, struct check_resu
         for (unsigned i = 0; i < f->host.n_disks; i++)
                 n += f->host.disks[i].role == ROLE_LOCAL_NVME;
         want = vmsize_local_nvme(m->vm_size.value);
+        if (want && want->count == 0 && n == 0)
+                return check_set(c, CHECK_NOT_APPLICABLE, "NoLocalNvme", "no local NVMe disks, none on %s",
+                                 m->vm_size.value);
         if (!want)
                 return n == 0 ? check_set(c, CHECK_NOT_APPLICABLE, "NoLocalNvme", "no local NVMe disks")
                               : check_set(c, CHECK_UNKNOWN, "LocalNvmeSizeUnknown",

@@ -6,6 +6,7 @@
 #include <errno.h>
 
 #include "policy.h"
+#include "vmsizes.h"
 
 #define GIB (UINT64_C(1) << 30)
 #define NOW 1800000000
@@ -351,9 +352,30 @@ static void test_local_nvme(void **state)
         expect("local-nvme", "fail", "LocalNvmeCountMismatch", "noncompliant");
         str(&m->diff_disk_option, "Local");
         expect("local-nvme", "pass", "LocalNvmePlausible", "noncompliant");
-        str(&m->vm_size, "Standard_L8s_v3");
+        str(&m->vm_size, "Standard_L8s_v3");    /* 1 x 1920 GB = 1788 GiB */
         f->host.disks[0].role = ROLE_LOCAL_NVME;
+        expect("local-nvme", "fail", "LocalNvmeSizeMismatch", "compliant");
+        str(&m->vm_size, "Standard_L16s_v4");   /* no row in data/vmsizes.tsv */
         expect("local-nvme", "unknown", "LocalNvmeSizeUnknown", "compliant");
+}
+
+/* The size table (data/vmsizes.tsv, generated into agent/vmsizes_table.h):
+ * the largest local NVMe layout, and a size that has none. */
+static void test_local_nvme_table(void **state)
+{
+        struct imds_compute *m = &f->imds.compute;
+        const struct vm_local_nvme *l80 = vmsize_local_nvme("standard_l80s_v3");
+
+        assert_non_null(l80);
+        assert_int_equal(l80->count, 10);
+        assert_int_equal(l80->size_gib, 1788);
+        assert_int_equal(l80->temp_gib, 800);
+        assert_int_equal(vmsize_local_nvme("Standard_D32ads_v6")->count, 4);
+        assert_null(vmsize_local_nvme("Standard_D4s_v9"));
+        str(&m->vm_size, "Standard_D2s_v5");
+        expect("local-nvme", "not-applicable", "NoLocalNvme", "compliant");
+        disk("nvme1n1", ROLE_LOCAL_NVME, -1, 110);
+        expect("local-nvme", "fail", "LocalNvmeCountMismatch", "compliant");
 }
 
 static void test_temp_usage(void **state)
@@ -398,7 +420,7 @@ int main(void)
                 T(test_attested), T(test_inventory), T(test_inventory_unreadable_disk), T(test_os_disk), T(test_data_disks), T(test_data_disk_grace),
                 T(test_resource_disk), T(test_resource_disk_unexpected),
                 T(test_resource_within_tolerance), T(test_ade), T(test_cache_settings_warn_only),
-                T(test_local_nvme), T(test_temp_usage), T(test_verdict_rule),
+                T(test_local_nvme), T(test_local_nvme_table), T(test_temp_usage), T(test_verdict_rule),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
