@@ -212,12 +212,20 @@ static enum check_status resource_present(const struct node_facts *f, const stru
                 return check_set(c, CHECK_PASS, "ResourceDiskMatches",
                                  "%s has %llu MiB, IMDS resourceDisk.size %llu (read as MiB)", d->name,
                                  (unsigned long long) guest_mib, (unsigned long long) imds_mib);
-        /* B-series report about 30 GiB more than their documented temp size
-         * (disks.md §3.2); what the guest sees there is not yet known. */
-        if (startswith(m->vm_size.value, "Standard_B"))
+        /* B-series IMDS reports about 30 GiB more than the documented temp
+         * size; the documented size (data/vmsizes.tsv) is then the reference. */
+        if (startswith(m->vm_size.value, "Standard_B")) {
+                const struct vm_local_nvme *doc = vmsize_local_nvme(m->vm_size.value);
+
+                if (doc && doc->temp_gib && d->size_bytes / GIB == doc->temp_gib)
+                        return check_set(c, CHECK_PASS, "ResourceDiskMatchesSizeTable",
+                                         "%s has %llu MiB, the %u GiB documented for %s (IMDS says %llu)",
+                                         d->name, (unsigned long long) guest_mib, doc->temp_gib,
+                                         m->vm_size.value, (unsigned long long) imds_mib);
                 return check_set(c, CHECK_UNKNOWN, "ResourceDiskSizeUnverified",
                                  "%s has %llu MiB, IMDS says %llu; B-series sizes are not verified",
                                  d->name, (unsigned long long) guest_mib, (unsigned long long) imds_mib);
+        }
         return check_set(c, CHECK_FAIL, "ResourceDiskSizeMismatch",
                          "%s has %llu MiB, IMDS resourceDisk.size %llu (read as MiB; tolerance %llu)",
                          d->name, (unsigned long long) guest_mib, (unsigned long long) imds_mib,
@@ -282,11 +290,15 @@ enum check_status check_local_nvme(const struct node_facts *f, struct check_resu
         for (unsigned i = 0; i < f->host.n_disks; i++) {
                 const struct disk_facts *d = &f->host.disks[i];
 
-                if (d->role == ROLE_LOCAL_NVME && d->size_bytes / GIB != want->size_gib)
+                if (d->role == ROLE_LOCAL_NVME && want->size_gib && d->size_bytes / GIB != want->size_gib)
                         return check_set(c, CHECK_FAIL, "LocalNvmeSizeMismatch", "%s has %llu GiB, %s disks have %u",
                                          d->name, (unsigned long long) (d->size_bytes / GIB),
                                          m->vm_size.value, want->size_gib);
         }
+        if (!want->size_gib)
+                return check_set(c, CHECK_PASS, "LocalNvmePlausible",
+                                 "%u of %u local NVMe disks present (per-disk size not in the size table)", n,
+                                 want->count);
         return check_set(c, CHECK_PASS, "LocalNvmePlausible", "%u of %u x %u GiB local NVMe disks present",
                          n, want->count, want->size_gib);
 }

@@ -261,8 +261,13 @@ static void test_resource_disk(void **state)
 
         f->host.disks[0].size_bytes = 20 * GIB;
         expect("resource-disk", "fail", "ResourceDiskSizeMismatch", "noncompliant");
-        str(&m->vm_size, "Standard_B2ms");
+        str(&m->vm_size, "Standard_B2ms");      /* IMDS 14336 MiB, documented 16 GiB */
         expect("resource-disk", "unknown", "ResourceDiskSizeUnverified", "unknown");
+        f->host.disks[0].size_bytes = 16 * GIB;
+        expect("resource-disk", "pass", "ResourceDiskMatchesSizeTable", "compliant");
+        str(&m->vm_size, "Standard_B2ts_v2");   /* listed, but without a temp disk */
+        expect("resource-disk", "unknown", "ResourceDiskSizeUnverified", "unknown");
+        str(&m->vm_size, "Standard_B2ms");
         str(&m->diff_disk_option, "Local");
         str(&m->os_disk.caching, "ReadOnly");
         f->host.disks[0].size_bytes = 10 * GIB;
@@ -371,11 +376,19 @@ static void test_local_nvme_table(void **state)
         assert_int_equal(l80->size_gib, 1788);
         assert_int_equal(l80->temp_gib, 800);
         assert_int_equal(vmsize_local_nvme("Standard_D32ads_v6")->count, 4);
+        assert_int_equal(vmsize_local_nvme("Standard_D96pds_v6")->size_gib, 880);
+        assert_int_equal(vmsize_local_nvme("Standard_D16ads_v5")->temp_gib, 600);
         assert_null(vmsize_local_nvme("Standard_D4s_v9"));
         str(&m->vm_size, "Standard_D2s_v5");
         expect("local-nvme", "not-applicable", "NoLocalNvme", "compliant");
         disk("nvme1n1", ROLE_LOCAL_NVME, -1, 110);
         expect("local-nvme", "fail", "LocalNvmeCountMismatch", "compliant");
+        /* ND H100 v5: eight disks, per-disk size not stated: counted only. */
+        str(&m->vm_size, "Standard_ND96isr_H100_v5");
+        expect("local-nvme", "fail", "LocalNvmeCountMismatch", "compliant");
+        for (int i = 0; i < 7; i++)
+                disk("nvmeX", ROLE_LOCAL_NVME, -1, 3576);
+        expect("local-nvme", "pass", "LocalNvmePlausible", "compliant");
 }
 
 static void test_temp_usage(void **state)
