@@ -21,6 +21,14 @@ static unsigned count_role(const struct host_facts *h, enum disk_role role, cons
         return n;
 }
 
+static const struct disk_facts *first_unreadable(const struct host_facts *h)
+{
+        for (unsigned i = 0; i < h->n_disks; i++)
+                if (h->disks[i].error[0])
+                        return &h->disks[i];
+        return NULL;
+}
+
 enum check_status check_disk_inventory(const struct node_facts *f, struct check_result *c)
 {
         const struct host_facts *h = &f->host;
@@ -65,12 +73,16 @@ enum check_status check_disk_inventory(const struct node_facts *f, struct check_
 enum check_status check_os_disk(const struct node_facts *f, struct check_result *c)
 {
         const struct host_facts *h = &f->host;
-        const struct disk_facts *os = NULL;
+        const struct disk_facts *os = NULL, *unreadable;
         unsigned n;
 
         if (check_host_unusable(f, c))
                 return c->status;
         n = count_role(h, ROLE_OS, &os);
+        if (n == 0 && (unreadable = first_unreadable(h)))
+                return check_set(c, CHECK_UNKNOWN, "DiskUnreadable",
+                                 "no disk sits at an Azure OS disk address, and %s could not be read (%s)",
+                                 unreadable->name, unreadable->error);
         if (n == 0)
                 return check_set(c, CHECK_FAIL, "NoOsDisk", "no disk sits at an Azure OS disk address");
         if (n > 1)

@@ -199,6 +199,11 @@ static void test_inventory_unreadable_disk(void **state)
         expect("os-disk", "pass", "RootOnOsDisk", "unknown");
         expect("data-disks", "pass", "DataDisksMatch", "unknown");
         expect("resource-disk", "pass", "ResourceDiskMatches", "unknown");
+        /* The OS disk itself unreadable: its absence is not proved. */
+        f->host.disks[1].role = ROLE_UNKNOWN;
+        strcpy(f->host.disks[1].error, "dev or size: Invalid argument");
+        f->host.disks[1].holds_root = false;
+        expect("os-disk", "unknown", "DiskUnreadable", "unknown");
         strcpy(disk("sde", ROLE_UNKNOWN, -1, 10)->vendor, "LIO-ORG");
         expect("disk-inventory", "fail", "UnrecognisedDisk", "noncompliant");
 }
