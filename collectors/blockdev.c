@@ -146,8 +146,10 @@ static int collect_disk(const struct sysroot *sr, const char *name, struct disk_
         if (is_layered(name))
                 return 1;
         *d = (struct disk_facts){ .lun = -1 };
-        if (strcpy_bounded(d->name, sizeof(d->name), name) < 0)
+        if (strcpy_bounded(d->name, sizeof(d->name), name) < 0) {
+                snprintf(d->name, sizeof(d->name), "%.*s...", (int) sizeof(d->name) - 4, name);
                 return disk_failed(d, "kernel name", -ENAMETOOLONG);
+        }
         snprintf(rel, sizeof(rel), "sys/block/%s", name);
         r = sysroot_resolve(sr, rel, devpath, sizeof(devpath));
         if (r < 0)
