@@ -74,6 +74,24 @@ class Check(unittest.TestCase):
         local = next(d for d in self.report['disks'] if d['role'] == 'local-nvme')
         self.assertEqual(local['sizeBytes'], 220 * 2**30)
 
+    def test_gen1_floppy_and_dvd_are_not_disks(self):
+        self.run_check('gen1-floppy', 'ds2v2-gen1.json')
+        self.assertVerdict('compliant', 0, unknown=[])
+        self.assertEqual(sorted(d['device'] for d in self.report['disks']), ['sda', 'sdb', 'sdc'])
+
+    def test_disk_detached_mid_scan(self):
+        # Only the vanished disk is unknown; the rest is judged and passes.
+        self.run_check('csi-detach', 'ds2v2-gen1.json')
+        self.assertVerdict('unknown', 2, [], ['disk-inventory'])
+        self.assertEqual(self.reason('disk-inventory'), 'DiskUnreadable')
+        sdd = next(d for d in self.report['disks'] if d['device'] == 'sdd')
+        self.assertEqual(sdd['role'], 'unknown')
+        self.assertIn('No such file or directory', sdd['error'])
+        sdc = next(d for d in self.report['disks'] if d['device'] == 'sdc')
+        self.assertEqual(len(sdc['mountpoints']), 3)
+        self.assertGreaterEqual(max(len(m) for m in sdc['mountpoints']), 200)
+        self.assertNotIn('mountpointsOmitted', sdc)
+
     def test_root_on_lvm(self):
         self.run_check('root-on-dm', 'd4sv5.json')
         self.assertVerdict('compliant', 0, unknown=[])
