@@ -321,7 +321,7 @@ static void describe_fs(const struct fs_facts *fs, const char *name, char *msg, 
                    fs->label[0] ? "(" : "", fs->label, fs->label[0] ? ")" : "");
 }
 
-static bool describe_local(const struct disk_facts *d, char *msg, size_t sz)
+static bool describe_local(const struct host_facts *h, const struct disk_facts *d, char *msg, size_t sz)
 {
         bool mounted = d->n_mounts > 0;
 
@@ -330,7 +330,7 @@ static bool describe_local(const struct disk_facts *d, char *msg, size_t sz)
         for (unsigned k = 0; k < d->n_parts; k++)
                 describe_fs(&d->parts[k].fs, d->parts[k].name, msg, sz);
         for (unsigned k = 0; k < d->n_mounts; k++)
-                msg_append(msg, sz, "%s%s", k ? "," : " mounted at ", disk_mount(d, k));
+                msg_append(msg, sz, "%s%s", k ? "," : " mounted at ", disk_mount(h, d, k));
         if (d->mounts_omitted)
                 msg_append(msg, sz, " and %u more mount points", d->mounts_omitted);
         return mounted;
@@ -351,7 +351,7 @@ enum check_status check_temp_disk_usage(const struct node_facts *f, struct check
                 if (!local)
                         continue;
                 any = true;
-                used |= describe_local(d, c->message, sizeof(c->message));
+                used |= describe_local(&f->host, d, c->message, sizeof(c->message));
         }
         if (!any)
                 return check_set(c, CHECK_NOT_APPLICABLE, "NoLocalStorage", "no host-local disk is attached");

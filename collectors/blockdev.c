@@ -201,9 +201,16 @@ static int collect_disks(const struct sysroot *sr, struct host_facts *h)
         return r;
 }
 
+struct mount_ref {
+        struct host_facts *h;
+        const char *mountpoint;
+};
+
 static void add_mount(struct disk_facts *d, void *userdata)
 {
-        disk_add_mount(d, userdata);
+        const struct mount_ref *m = userdata;
+
+        disk_add_mount(m->h, d, m->mountpoint);
 }
 
 static void mark_root(struct disk_facts *d, void *userdata)
@@ -224,10 +231,13 @@ static void map_mounts(const struct sysroot *sr, struct host_facts *h)
                 snprintf(h->root_error, sizeof(h->root_error), "proc/1/mountinfo: %s", strerror(-r));
                 return;
         }
-        for (size_t i = 0; i < t.n; i++)
+        for (size_t i = 0; i < t.n; i++) {
+                struct mount_ref m = { h, t.entries[i].mountpoint };
+
                 if (t.entries[i].major != 0)
-                        (void) blockdev_physical_disks(sr, h, t.entries[i].major, t.entries[i].minor,
-                                                       add_mount, (void *) t.entries[i].mountpoint);
+                        (void) blockdev_physical_disks(sr, h, t.entries[i].major, t.entries[i].minor, add_mount,
+                                                       &m);
+        }
         root = mount_table_root(&t);
         if (!root)
                 snprintf(h->root_error, sizeof(h->root_error), "proc/1/mountinfo: nothing is mounted on /");

@@ -51,7 +51,7 @@ static const struct part_facts *part(const struct disk_facts *d, const char *nam
 static bool mounted_at(const struct disk_facts *d, const char *mp)
 {
         for (unsigned i = 0; i < d->n_mounts; i++)
-                if (!strcmp(disk_mount(d, i), mp))
+                if (!strcmp(disk_mount(h, d, i), mp))
                         return true;
         return false;
 }
@@ -260,13 +260,13 @@ static void test_vanished_disk_and_long_mount(void **state)
         assert_true(dev("sdb")->holds_root);
         assert_true(h->root_resolved);
         for (unsigned i = 0; i < sdc->n_mounts; i++)
-                long_kept |= strlen(disk_mount(sdc, i)) >= 200 && strstr(disk_mount(sdc, i), "/volume-subpaths/");
+                long_kept |= strlen(disk_mount(h, sdc, i)) >= 200 && strstr(disk_mount(h, sdc, i), "/volume-subpaths/");
         assert_true(long_kept);
         /* globalmount (125 bytes), the pod's publish mount (131) and the
          * subPath bind (204): all three were cut at 128 bytes before. */
         assert_int_equal(sdc->n_mounts, 3);
         for (unsigned i = 0; i < sdc->n_mounts; i++)
-                assert_true(strlen(disk_mount(sdc, i)) > 120);
+                assert_true(strlen(disk_mount(h, sdc, i)) > 120);
         assert_int_equal(sdc->mounts_omitted, 0);
         assert_int_equal(inventory(&c), CHECK_UNKNOWN);
         assert_string_equal(c.reason, "DiskUnreadable");

@@ -403,12 +403,44 @@ static void test_temp_usage(void **state)
         d->n_parts = 1;
         strcpy(d->parts[0].name, "sda1");
         strcpy(d->parts[0].fs.type, "ext4");
-        disk_add_mount(d, "/mnt");
+        disk_add_mount(&f->host, d, "/mnt");
         expect("temp-disk-usage", "pass", "LocalStorageInUse", "compliant");
         assert_non_null(strstr(eval("temp-disk-usage")->message, "sda1=ext4 mounted at /mnt"));
         d->role = ROLE_DATA;
         d->lun = 3;
         expect("temp-disk-usage", "not-applicable", "NoLocalStorage", "noncompliant");
+}
+
+/* Mount points: kept whole up to 16 per disk and HOST_MOUNT_TEXT per node,
+ * the rest counted, never cut. */
+static void test_mount_limits(void **state)
+{
+        struct disk_facts *d = &f->host.disks[0], *e = &f->host.disks[1];
+        char mp[4000];
+        size_t before;
+
+        for (unsigned i = 0; i < DISK_MAX_MOUNTS + 2; i++) {
+                snprintf(mp, sizeof(mp), "/var/lib/kubelet/pods/%u/mount", i);
+                disk_add_mount(&f->host, d, mp);
+        }
+        disk_add_mount(&f->host, d, "/var/lib/kubelet/pods/0/mount");  /* again: no change */
+        assert_int_equal(d->n_mounts, DISK_MAX_MOUNTS);
+        assert_int_equal(d->mounts_omitted, 2);
+        assert_string_equal(disk_mount(&f->host, d, 15), "/var/lib/kubelet/pods/15/mount");
+        memset(mp, 'm', sizeof(mp) - 1);
+        mp[0] = '/';
+        mp[sizeof(mp) - 1] = '\0';
+        before = f->host.mount_text_used;
+        for (unsigned i = 0; i < 10; i++) {
+                mp[1] = (char) ('a' + i);
+                disk_add_mount(&f->host, e, mp);
+        }
+        assert_int_equal(e->n_mounts, (HOST_MOUNT_TEXT - before) / sizeof(mp));
+        assert_int_equal(e->n_mounts + e->mounts_omitted, 10);
+        assert_int_equal(strlen(disk_mount(&f->host, e, 0)), sizeof(mp) - 1);
+        assert_true(f->host.mount_text_used <= HOST_MOUNT_TEXT);
+        expect("temp-disk-usage", "pass", "LocalStorageInUse", "compliant");
+        assert_non_null(strstr(eval("temp-disk-usage")->message, "mounted at /var/lib/kubelet/pods/0/mount,"));
 }
 
 static void test_verdict_rule(void **state)
@@ -438,7 +470,7 @@ int main(void)
                 T(test_attested), T(test_inventory), T(test_inventory_unreadable_disk), T(test_os_disk), T(test_data_disks), T(test_data_disk_grace),
                 T(test_resource_disk), T(test_resource_disk_unexpected),
                 T(test_resource_within_tolerance), T(test_ade), T(test_cache_settings_warn_only),
-                T(test_local_nvme), T(test_local_nvme_table), T(test_temp_usage), T(test_verdict_rule),
+                T(test_local_nvme), T(test_local_nvme_table), T(test_temp_usage), T(test_mount_limits), T(test_verdict_rule),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
