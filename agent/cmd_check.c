@@ -20,6 +20,7 @@
 #include "fileio.h"
 #include "http.h"
 #include "imds.h"
+#include "imds_cycle.h"
 #include "keyfile.h"
 #include "macro.h"
 #include "policy.h"
@@ -38,6 +39,7 @@ struct check_opts {
         const char *node_name;
         const char *provider_id;
         uint64_t imds_timeout_ms;
+        uint64_t deadline_ms;
         uint64_t tolerance_mib;
         bool json;
 };
@@ -52,6 +54,7 @@ static void usage(FILE *out)
               "  --imds-api-version V      compute/attested api-version, >= " IMDS_MIN_API_VERSION
               " (default " IMDS_DEFAULT_API_VERSION ")\n"
               "  --imds-timeout SECONDS    bound on each IMDS call, retries included (default 70)\n"
+              "  --deadline SECONDS        bound on all IMDS calls of the check together (default 75)\n"
               "  --imds-trust FILE         PEM bundle replacing the built-in Microsoft roots\n"
               "  --metadata-domain NAME    signer SAN domain, repeatable (default " ATTESTED_DEFAULT_DOMAIN ")\n"
               "  --resource-tolerance-mib N  temp disk size tolerance (default 1024)\n"
@@ -82,12 +85,13 @@ static int bad_value(const char *opt, const char *value)
 
 static int parse_opts(int argc, char **argv, struct check_opts *o)
 {
-        enum { O_ROOT = 256, O_URL, O_API, O_TIMEOUT, O_TOL, O_ATTESTATION, O_KEY, O_NODE, O_PROVIDER };
+        enum { O_ROOT = 256, O_URL, O_API, O_TIMEOUT, O_TOL, O_ATTESTATION, O_KEY, O_NODE, O_PROVIDER, O_DEADLINE };
         static const struct option own[] = {
                 { "host-root", required_argument, NULL, O_ROOT },
                 { "imds-url", required_argument, NULL, O_URL },
                 { "imds-api-version", required_argument, NULL, O_API },
                 { "imds-timeout", required_argument, NULL, O_TIMEOUT },
+                { "deadline", required_argument, NULL, O_DEADLINE },
                 { "resource-tolerance-mib", required_argument, NULL, O_TOL },
                 { "attestation", required_argument, NULL, O_ATTESTATION },
                 { "key", required_argument, NULL, O_KEY },
@@ -118,6 +122,10 @@ static int parse_opts(int argc, char **argv, struct check_opts *o)
                 case O_TIMEOUT:
                         if (parse_seconds(optarg, &o->imds_timeout_ms) < 0)
                                 return bad_value("--imds-timeout", optarg);
+                        break;
+                case O_DEADLINE:
+                        if (parse_seconds(optarg, &o->deadline_ms) < 0)
+                                return bad_value("--deadline", optarg);
                         break;
                 case O_TOL:
                         if (parse_u64(optarg, &o->tolerance_mib) < 0)
@@ -170,8 +178,7 @@ static int collect(const struct check_opts *o, const struct sysroot *sr, const s
                 http_curl_free(http);
                 return -EINVAL;
         }
-        imds_collect_compute(&client, &f->imds);
-        attested_collect(&client, trust, o->c.domains, nonce, &f->attested);
+        imds_collect_cycle(&client, o->deadline_ms, trust, o->c.domains, nonce, &f->imds, &f->attested);
         http_curl_free(http);
         blockdev_collect(sr, &f->host);
         return 0;
@@ -311,6 +318,7 @@ int cmd_check(int argc, char **argv)
                 .imds_url = IMDS_DEFAULT_URL,
                 .api_version = IMDS_DEFAULT_API_VERSION,
                 .imds_timeout_ms = 70000,
+                .deadline_ms = IMDS_CYCLE_DEFAULT_MS,
                 .tolerance_mib = POLICY_DEFAULT_RESOURCE_TOLERANCE_MIB,
         };
         int r;

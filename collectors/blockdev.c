@@ -108,37 +108,62 @@ static void collect_parts(const struct sysroot *sr, const char *devpath, struct 
                 closedir(dp);
 }
 
-static bool is_optical(const struct sysroot *sr, const char *name)
+/* Devices that hold no storage of the VM: a CD/DVD drive (SCSI peripheral
+ * type 5; the Gen2 DVD on VMBus, the Gen1 one on ata_piix, the provisioning
+ * ISO), and a removable drive on the platform bus (the Gen1 legacy floppy
+ * fd0, which reports a few sectors with no medium). Decided by what the
+ * device is, never by its name. */
+static bool is_not_storage(const struct sysroot *sr, const char *devpath)
 {
-        char rel[PATH_MAX], type[8];
+        char rel[PATH_MAX], v[8], bus[PATH_MAX];
 
-        snprintf(rel, sizeof(rel), "sys/block/%s/device/type", name);
-        return sysroot_read_attr(sr, rel, type, sizeof(type)) == 0 && !strcmp(type, "5");
+        if (path_join(rel, sizeof(rel), devpath, "device/type") == 0 &&
+            sysroot_read_attr(sr, rel, v, sizeof(v)) == 0 && !strcmp(v, "5"))
+                return true;
+        return path_join(rel, sizeof(rel), devpath, "removable") == 0 &&
+               sysroot_read_attr(sr, rel, v, sizeof(v)) == 0 && !strcmp(v, "1") &&
+               path_join(rel, sizeof(rel), devpath, "device/subsystem") == 0 &&
+               sysroot_resolve(sr, rel, bus, sizeof(bus)) == 0 && !strcmp(bus, "sys/bus/platform");
 }
 
-/* Returns 1 when the entry is not a disk we account for. */
+/* The disk stays in the inventory, unclassified, with what went wrong. */
+static int disk_failed(struct disk_facts *d, const char *what, int r)
+{
+        d->role = ROLE_UNKNOWN;
+        snprintf(d->error, sizeof(d->error), "%s: %s", what, strerror(-r));
+        return 0;
+}
+
+/* Returns 1 when the entry is not a disk we account for, else 0 with d
+ * filled in; a disk that cannot be read whole (it vanished mid-scan: a CSI
+ * detach; an attribute is unreadable) carries d->error, and the scan goes
+ * on with the next one. */
 static int collect_disk(const struct sysroot *sr, const char *name, struct disk_facts *d)
 {
         char rel[PATH_MAX], devpath[PATH_MAX];
         int r;
 
-        if (is_layered(name) || is_optical(sr, name))
+        if (is_layered(name))
                 return 1;
         *d = (struct disk_facts){ .lun = -1 };
-        if (strcpy_bounded(d->name, sizeof(d->name), name) < 0)
-                return -ENAMETOOLONG;
+        if (strcpy_bounded(d->name, sizeof(d->name), name) < 0) {
+                snprintf(d->name, sizeof(d->name), "%.*s...", (int) sizeof(d->name) - 4, name);
+                return disk_failed(d, "kernel name", -ENAMETOOLONG);
+        }
         snprintf(rel, sizeof(rel), "sys/block/%s", name);
         r = sysroot_resolve(sr, rel, devpath, sizeof(devpath));
         if (r < 0)
-                return r;
+                return disk_failed(d, "sysfs directory", r);
+        if (is_not_storage(sr, devpath))
+                return 1;
         r = read_dev_size(sr, devpath, &d->major, &d->minor, &d->size_bytes);
         if (r < 0)
-                return r;
+                return disk_failed(d, "dev or size", r);
         if (d->size_bytes == 0)
                 return 1;       /* no medium: an unconnected nbd, an empty drive */
         r = diskaddr_classify(sr, devpath, d);
         if (r < 0)
-                return r;
+                return disk_failed(d, "address", r);
         probe_fs(sr, name, d->major, d->minor, &d->fs);
         collect_parts(sr, devpath, d);
         return 0;
@@ -164,32 +189,28 @@ static int collect_disks(const struct sysroot *sr, struct host_facts *h)
                 if (de->d_name[0] == '.')
                         continue;
                 if (h->n_disks >= HOST_MAX_DISKS) {
-                        snprintf(h->error, sizeof(h->error), "sys/block: more than %d disks", HOST_MAX_DISKS);
+                        snprintf(h->error, sizeof(h->error),
+                                 "sys/block: more than %d disks, more than any Azure size attaches", HOST_MAX_DISKS);
                         r = -E2BIG;
                         break;
                 }
-                r = collect_disk(sr, de->d_name, &h->disks[h->n_disks]);
-                if (r < 0) {
-                        snprintf(h->error, sizeof(h->error), "sys/block/%s: %s", de->d_name, strerror(-r));
-                        break;
-                }
-                if (r == 0)
+                if (collect_disk(sr, de->d_name, &h->disks[h->n_disks]) == 0)
                         h->n_disks++;
-                r = 0;
         }
         closedir(dp);
         return r;
 }
 
+struct mount_ref {
+        struct host_facts *h;
+        const char *mountpoint;
+};
+
 static void add_mount(struct disk_facts *d, void *userdata)
 {
-        const char *mp = userdata;
+        const struct mount_ref *m = userdata;
 
-        for (unsigned i = 0; i < d->n_mounts; i++)
-                if (!strcmp(d->mounts[i], mp))
-                        return;
-        if (d->n_mounts < DISK_MAX_MOUNTS)
-                (void) strcpy_bounded(d->mounts[d->n_mounts++], sizeof(d->mounts[0]), mp);
+        disk_add_mount(m->h, d, m->mountpoint);
 }
 
 static void mark_root(struct disk_facts *d, void *userdata)
@@ -210,10 +231,13 @@ static void map_mounts(const struct sysroot *sr, struct host_facts *h)
                 snprintf(h->root_error, sizeof(h->root_error), "proc/1/mountinfo: %s", strerror(-r));
                 return;
         }
-        for (size_t i = 0; i < t.n; i++)
+        for (size_t i = 0; i < t.n; i++) {
+                struct mount_ref m = { h, t.entries[i].mountpoint };
+
                 if (t.entries[i].major != 0)
-                        (void) blockdev_physical_disks(sr, h, t.entries[i].major, t.entries[i].minor,
-                                                       add_mount, t.entries[i].mountpoint);
+                        (void) blockdev_physical_disks(sr, h, t.entries[i].major, t.entries[i].minor, add_mount,
+                                                       &m);
+        }
         root = mount_table_root(&t);
         if (!root)
                 snprintf(h->root_error, sizeof(h->root_error), "proc/1/mountinfo: nothing is mounted on /");

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Classifies disks by address, never by kernel name (disks.md §1-2):
+/* Classifies disks by address, never by kernel name (the Azure udev rules of
+ * WALinuxAgent, cloud-init and azure-vm-utils, and azure-vm-utils'
+ * doc/disk-identification.md):
  * SCSI by VMBus controller GUID and LUN, NVMe by controller model, PCI
  * vendor 0x1414 and namespace id. */
 #include <dirent.h>

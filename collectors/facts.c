@@ -36,10 +36,33 @@ void imds_facts_reset(struct imds_facts *f)
 
 void host_facts_reset(struct host_facts *h)
 {
-        memset(h, 0, offsetof(struct host_facts, disks));
+        memset(h, 0, offsetof(struct host_facts, mount_text));
 }
 
 size_t imds_compute_used_size(const struct imds_compute *c)
 {
         return offsetof(struct imds_compute, data_disks) + c->n_data_disks * sizeof(c->data_disks[0]);
+}
+
+const char *disk_mount(const struct host_facts *h, const struct disk_facts *d, unsigned k)
+{
+        return k < d->n_mounts && d->mount_at[k] < h->mount_text_used ? h->mount_text + d->mount_at[k] : "";
+}
+
+void disk_add_mount(struct host_facts *h, struct disk_facts *d, const char *mp)
+{
+        size_t used = h->mount_text_used, len = strlen(mp);
+
+        for (unsigned i = 0; i < d->n_mounts; i++)
+                if (!strcmp(disk_mount(h, d, i), mp))
+                        return;
+        /* Offsets are 16 bits: the pool stays below 64 KiB. */
+        _Static_assert(HOST_MOUNT_TEXT <= UINT16_MAX + 1, "mount_at cannot address the pool");
+        if (d->n_mounts >= DISK_MAX_MOUNTS || used > sizeof(h->mount_text) || len + 1 > sizeof(h->mount_text) - used) {
+                d->mounts_omitted++;
+                return;
+        }
+        memcpy(h->mount_text + used, mp, len + 1);
+        d->mount_at[d->n_mounts++] = (uint16_t) used;
+        h->mount_text_used = used + len + 1;
 }

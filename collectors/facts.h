@@ -8,10 +8,19 @@
 #include <stdint.h>
 #include <time.h>
 
+/* Azure's largest sizes: 64 data disks (SCSI, or NVMe namespaces on v6
+ * sizes, Premium SSD v2 and Ultra included), the OS disk, one SCSI temp disk,
+ * the Gen1 BEK volume and up to 10 local NVMe disks (Standard_L80s_v3): 77.
+ * 80 leaves room for a few odd devices we must still report. */
 #define IMDS_MAX_DATA_DISKS 64
-#define HOST_MAX_DISKS 64
+#define HOST_MAX_DISKS 80
 #define DISK_MAX_PARTS 16
-#define DISK_MAX_MOUNTS 8
+/* A data disk is mounted once by the CSI node stage (globalmount) and once
+ * per pod that uses it. Mount points run to PATH_MAX (kubelet paths are
+ * 120-200 bytes); all disks' share one text pool of the host, so only the
+ * text a node has costs memory. */
+#define DISK_MAX_MOUNTS 16
+#define HOST_MOUNT_TEXT (32 * 1024)
 #define ATTESTED_MAX_DOCUMENT (16 * 1024)
 
 /* An IMDS string value as received: absent, or present with its text. */
@@ -139,9 +148,11 @@ struct disk_facts {
         struct fs_facts fs;
         unsigned n_parts;
         struct part_facts parts[DISK_MAX_PARTS];
-        unsigned n_mounts;
-        char mounts[DISK_MAX_MOUNTS][128];
         bool holds_root;
+        char error[128];        /* the disk could not be read whole (vanished, bad attribute) */
+        unsigned n_mounts;
+        unsigned mounts_omitted;        /* beyond DISK_MAX_MOUNTS or the host's text pool */
+        uint16_t mount_at[DISK_MAX_MOUNTS];     /* offsets into host_facts.mount_text */
 };
 
 enum host_state { HOST_NOT_RUN, HOST_OK, HOST_UNREADABLE, HOST_STATE_COUNT };
@@ -153,6 +164,8 @@ struct host_facts {
         char root_source[64];   /* e.g. "8:1" or the mount source */
         char root_error[160];
         unsigned n_disks;
+        size_t mount_text_used;
+        char mount_text[HOST_MOUNT_TEXT];       /* read only below mount_text_used */
         struct disk_facts disks[HOST_MAX_DISKS];        /* last: see host_facts_reset() */
 };
 
@@ -177,6 +190,12 @@ void imds_facts_reset(struct imds_facts *f);
 void host_facts_reset(struct host_facts *h);
 /* Bytes of c up to and including its last used data disk. */
 size_t imds_compute_used_size(const struct imds_compute *c);
+
+/* The k-th mount point of disk d of h (k < d->n_mounts). */
+const char *disk_mount(const struct host_facts *h, const struct disk_facts *d, unsigned k);
+/* Records mount point mp on d once, its text in h's pool; counts it in
+ * d->mounts_omitted when d or the pool is full. */
+void disk_add_mount(struct host_facts *h, struct disk_facts *d, const char *mp);
 
 const char *disk_role_to_string(enum disk_role r);
 const char *disk_bus_to_string(enum disk_bus b);

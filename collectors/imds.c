@@ -116,19 +116,21 @@ static bool status_retryable(long s)
 
 /* Waits until a request more keeps at most IMDS_RATE_MAX in any window of
  * IMDS_RATE_WINDOW_MS: the request IMDS_RATE_MAX back must have ended a
- * whole window ago. */
-static int rate_limit(struct imds_client *c)
+ * whole window ago. -ETIMEDOUT when that wait would pass `end`. */
+static int rate_limit(struct imds_client *c, uint64_t end)
 {
-        uint64_t now, oldest;
+        uint64_t now, oldest, wait;
 
         if (c->requests_sent < IMDS_RATE_MAX)
                 return 0;
         oldest = c->recent_end_ms[c->requests_sent % IMDS_RATE_MAX];
         now = c->clock->now_ms(c->clock->userdata);
-        if (now - oldest < IMDS_RATE_WINDOW_MS &&
-            c->clock->sleep_ms(c->clock->userdata, IMDS_RATE_WINDOW_MS - (now - oldest)) < 0)
-                return -ECANCELED;
-        return 0;
+        if (now - oldest >= IMDS_RATE_WINDOW_MS)
+                return 0;
+        wait = IMDS_RATE_WINDOW_MS - (now - oldest);
+        if (now + wait + IMDS_MIN_ATTEMPT_MS > end)
+                return -ETIMEDOUT;
+        return c->clock->sleep_ms(c->clock->userdata, wait) < 0 ? -ECANCELED : 0;
 }
 
 void imds_client_keep_rate(struct imds_client *c, const struct imds_client *from)
@@ -152,19 +154,27 @@ static int build_url(const struct imds_client *c, const char *path, const char *
         return n < 0 || (size_t) n >= urlsz ? -E2BIG : 0;
 }
 
-/* One attempt. Returns 0 on 200, 1 when worth retrying, negative when not. */
-static int attempt(struct imds_client *c, const struct http_request *req, uint64_t remaining,
+/* One attempt, started only with time for it before `end`, and bounded by
+ * it. Returns 0 on 200, 1 when worth retrying, negative when not. */
+static int attempt(struct imds_client *c, const struct http_request *req, uint64_t end,
                    struct http_response *resp, char *last, size_t lastsz)
 {
         struct http_request r = *req;
+        uint64_t now;
         int k;
 
-        if ((uint64_t) r.timeout_ms > remaining)
-                r.timeout_ms = (long) (remaining > 100 ? remaining : 100);
-        if (rate_limit(c) < 0) {
+        k = rate_limit(c, end);
+        if (k == -ECANCELED)
                 snprintf(last, lastsz, "cancelled");
-                return -ECANCELED;
-        }
+        if (k < 0)
+                return k;
+        now = c->clock->now_ms(c->clock->userdata);
+        if (now + IMDS_MIN_ATTEMPT_MS > end)
+                return -ETIMEDOUT;
+        if ((uint64_t) r.timeout_ms > end - now)
+                r.timeout_ms = (long) (end - now);
+        if ((uint64_t) r.connect_timeout_ms > end - now)
+                r.connect_timeout_ms = (long) (end - now);
         k = c->transport->request(c->transport->userdata, &r, resp);
         rate_record(c);
         if (k == -E2BIG) {
@@ -183,13 +193,18 @@ static int attempt(struct imds_client *c, const struct http_request *req, uint64
         return status_retryable(resp->status) ? 1 : -EPROTO;
 }
 
+void imds_client_start_cycle(struct imds_client *c, uint64_t budget_ms)
+{
+        c->cycle_end_ms = c->clock->now_ms(c->clock->userdata) + budget_ms;
+}
+
 int imds_get(struct imds_client *c, const char *path, const char *extra_query,
              size_t max_body, struct buf *ret_body, char *err, size_t errsz)
 {
         static const char *const headers[] = { "Metadata: true", NULL };
         const struct imds_clock *clk = c->clock;
-        uint64_t start = clk->now_ms(clk->userdata), now, delay;
-        char url[512], last[96] = "";
+        uint64_t start = clk->now_ms(clk->userdata), end = start + c->deadline_ms, now, delay;
+        char url[512], last[96] = "the cycle's deadline had passed";
         unsigned tries = 0;
         int k;
 
@@ -200,11 +215,15 @@ int imds_get(struct imds_client *c, const char *path, const char *extra_query,
                 .url = url, .headers = headers, .max_body = max_body,
                 .connect_timeout_ms = c->connect_timeout_ms, .timeout_ms = c->attempt_timeout_ms,
         };
-        for (;;) {
+        if (c->cycle_end_ms && c->cycle_end_ms < end)
+                end = c->cycle_end_ms;
+        k = start < end ? 1 : -ETIMEDOUT;
+        while (k > 0) {
                 struct http_response resp = { .retry_after_s = -1 };
 
-                now = clk->now_ms(clk->userdata);
-                k = attempt(c, &req, start + c->deadline_ms - now, &resp, last, sizeof(last));
+                k = attempt(c, &req, end, &resp, last, sizeof(last));
+                if (k == -ETIMEDOUT)
+                        break;
                 tries++;
                 if (k == 0) {
                         *ret_body = resp.body;
@@ -217,7 +236,7 @@ int imds_get(struct imds_client *c, const char *path, const char *extra_query,
                 if (resp.retry_after_s > 0 && (uint64_t) resp.retry_after_s * 1000 > delay)
                         delay = (uint64_t) resp.retry_after_s * 1000;
                 now = clk->now_ms(clk->userdata);
-                if (now + delay >= start + c->deadline_ms) {
+                if (now + delay >= end) {
                         k = -ETIMEDOUT;
                         break;
                 }

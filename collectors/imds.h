@@ -17,6 +17,8 @@
  * window so that the two requests of a run can go back to back. */
 #define IMDS_RATE_MAX 5
 #define IMDS_RATE_WINDOW_MS 1000
+/* No attempt starts with less time than this before its deadline. */
+#define IMDS_MIN_ATTEMPT_MS 100
 #define IMDS_COMPUTE_MAX_BODY (256 * 1024)
 #define IMDS_ATTESTED_MAX_BODY ATTESTED_MAX_DOCUMENT
 
@@ -38,6 +40,7 @@ struct imds_client {
         char base_url[256];
         char api_version[16];
         uint64_t deadline_ms;           /* bound on one imds_get(), retries included */
+        uint64_t cycle_end_ms;          /* 0 = none; else no attempt or wait runs past it */
         long connect_timeout_ms;
         long attempt_timeout_ms;
         /* When each of the last IMDS_RATE_MAX requests ended: the server saw
@@ -55,6 +58,10 @@ int imds_client_init(struct imds_client *c, const struct http_transport *t,
 /* Carries the request history of `from` over to `c`, so re-creating a
  * client does not reset the rate window. */
 void imds_client_keep_rate(struct imds_client *c, const struct imds_client *from);
+
+/* Bounds every imds_get() from now on, on top of each call's deadline_ms,
+ * by one deadline for a whole cycle (compute, then the attested document). */
+void imds_client_start_cycle(struct imds_client *c, uint64_t budget_ms);
 
 /* One GET of base_url + path + "?api-version=V" (+ "&" + extra_query), with
  * retries on transient failures (404, 408, 410, 429, 5xx, timeouts,

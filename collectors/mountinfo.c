@@ -2,19 +2,20 @@
 #include "mountinfo.h"
 
 #include <errno.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "strparse.h"
 
-/* Mount points escape space, tab, newline and backslash as \ooo. */
-static int unescape(const char *in, size_t n, char *out, size_t outsz)
+/* Mount points escape space, tab, newline and backslash as \ooo. Decodes
+ * in place (the output is never longer) and terminates the field. */
+static void unescape(char *in, size_t n)
 {
         size_t o = 0;
+        char *out = in;
 
         for (size_t i = 0; i < n; i++) {
-                if (o + 1 >= outsz)
-                        return -E2BIG;
                 if (in[i] == '\\' && i + 3 < n &&
                     in[i + 1] >= '0' && in[i + 1] <= '3' && in[i + 2] >= '0' && in[i + 2] <= '7' &&
                     in[i + 3] >= '0' && in[i + 3] <= '7') {
@@ -24,11 +25,10 @@ static int unescape(const char *in, size_t n, char *out, size_t outsz)
                         out[o++] = in[i];
         }
         out[o] = '\0';
-        return 0;
 }
 
 /* Splits a line into at most max space-separated fields (pointer+length). */
-static size_t split(const char *line, size_t len, const char **f, size_t *fl, size_t max)
+static size_t split(char *line, size_t len, char **f, size_t *fl, size_t max)
 {
         size_t n = 0, i = 0;
 
@@ -46,9 +46,9 @@ static size_t split(const char *line, size_t len, const char **f, size_t *fl, si
         return n;
 }
 
-static int parse_line(const char *line, size_t len, struct mount_entry *e)
+static int parse_line(char *line, size_t len, struct mount_entry *e)
 {
-        const char *f[32];
+        char *f[32];
         size_t fl[32], n, sep;
         char dev[32];
 
@@ -64,10 +64,16 @@ static int parse_line(const char *line, size_t len, struct mount_entry *e)
         dev[fl[2]] = '\0';
         if (parse_devnum(dev, &e->major, &e->minor) < 0)
                 return -EBADMSG;
-        if (unescape(f[4], fl[4], e->mountpoint, sizeof(e->mountpoint)) < 0 ||
-            unescape(f[sep + 1], fl[sep + 1], e->fstype, sizeof(e->fstype)) < 0 ||
-            unescape(f[sep + 2], fl[sep + 2], e->source, sizeof(e->source)) < 0)
+        if (fl[4] >= MOUNTINFO_MAX_FIELD || fl[sep + 1] >= 32 || fl[sep + 2] >= MOUNTINFO_MAX_FIELD)
                 return -E2BIG;
+        /* Terminating a field overwrites the blank after it: all fields are
+         * split already. */
+        unescape(f[4], fl[4]);
+        unescape(f[sep + 1], fl[sep + 1]);
+        unescape(f[sep + 2], fl[sep + 2]);
+        e->mountpoint = f[4];
+        e->fstype = f[sep + 1];
+        e->source = f[sep + 2];
         return 0;
 }
 
@@ -96,12 +102,17 @@ static int table_add(struct mount_table *t, size_t *cap, const struct mount_entr
 int mountinfo_parse(const char *text, struct mount_table *ret)
 {
         struct mount_table t = { 0 };
-        const char *p = text;
         size_t cap = 0;
+        char *p;
         int r;
 
+        t.text = strdup(text);
+        if (!t.text)
+                return -ENOMEM;
+        p = t.text;
         while (*p) {
                 size_t len = strcspn(p, "\n");
+                bool more = p[len] == '\n';    /* parse_line may overwrite it */
                 struct mount_entry e = { 0 };
 
                 if (len > 0) {
@@ -113,7 +124,7 @@ int mountinfo_parse(const char *text, struct mount_table *ret)
                                 return r == -ENOSPC ? -E2BIG : r;
                         }
                 }
-                p += len + (p[len] == '\n');
+                p += len + more;
         }
         *ret = t;
         return 0;
@@ -123,6 +134,8 @@ void mount_table_done(struct mount_table *t)
 {
         free(t->entries);
         t->entries = NULL;
+        free(t->text);
+        t->text = NULL;
         t->n = 0;
 }
 

@@ -21,9 +21,18 @@ static unsigned count_role(const struct host_facts *h, enum disk_role role, cons
         return n;
 }
 
+static const struct disk_facts *first_unreadable(const struct host_facts *h)
+{
+        for (unsigned i = 0; i < h->n_disks; i++)
+                if (h->disks[i].error[0])
+                        return &h->disks[i];
+        return NULL;
+}
+
 enum check_status check_disk_inventory(const struct node_facts *f, struct check_result *c)
 {
         const struct host_facts *h = &f->host;
+        unsigned unreadable = 0;
         bool bad = false;
 
         if (check_host_unusable(f, c))
@@ -32,7 +41,7 @@ enum check_status check_disk_inventory(const struct node_facts *f, struct check_
         for (unsigned i = 0; i < h->n_disks; i++) {
                 const struct disk_facts *d = &h->disks[i];
 
-                if (d->role != ROLE_UNKNOWN)
+                if (d->role != ROLE_UNKNOWN || d->error[0])
                         continue;
                 msg_append(c->message, sizeof(c->message), "%s%s at %s (vendor \"%s\", model \"%s\")",
                            bad ? "; " : "not an Azure disk: ", d->name, d->address, d->vendor, d->model);
@@ -41,6 +50,17 @@ enum check_status check_disk_inventory(const struct node_facts *f, struct check_
         if (bad) {
                 c->status = CHECK_FAIL;
                 c->reason = "UnrecognisedDisk";
+                return c->status;
+        }
+        /* A disk read only in part (detached mid-scan, an unreadable
+         * attribute) is neither recognised nor foreign: unknown, on it alone. */
+        for (unsigned i = 0; i < h->n_disks; i++)
+                if (h->disks[i].error[0])
+                        msg_append(c->message, sizeof(c->message), "%s%s: %s", unreadable++ ? "; " : "",
+                                   h->disks[i].name, h->disks[i].error);
+        if (unreadable) {
+                c->status = CHECK_UNKNOWN;
+                c->reason = "DiskUnreadable";
                 return c->status;
         }
         check_set(c, CHECK_PASS, "AllDisksRecognised", "%u disks:", h->n_disks);
@@ -53,12 +73,16 @@ enum check_status check_disk_inventory(const struct node_facts *f, struct check_
 enum check_status check_os_disk(const struct node_facts *f, struct check_result *c)
 {
         const struct host_facts *h = &f->host;
-        const struct disk_facts *os = NULL;
+        const struct disk_facts *os = NULL, *unreadable;
         unsigned n;
 
         if (check_host_unusable(f, c))
                 return c->status;
         n = count_role(h, ROLE_OS, &os);
+        if (n == 0 && (unreadable = first_unreadable(h)))
+                return check_set(c, CHECK_UNKNOWN, "DiskUnreadable",
+                                 "no disk sits at an Azure OS disk address, and %s could not be read (%s)",
+                                 unreadable->name, unreadable->error);
         if (n == 0)
                 return check_set(c, CHECK_FAIL, "NoOsDisk", "no disk sits at an Azure OS disk address");
         if (n > 1)
@@ -200,12 +224,20 @@ static enum check_status resource_present(const struct node_facts *f, const stru
                 return check_set(c, CHECK_PASS, "ResourceDiskMatches",
                                  "%s has %llu MiB, IMDS resourceDisk.size %llu (read as MiB)", d->name,
                                  (unsigned long long) guest_mib, (unsigned long long) imds_mib);
-        /* B-series report about 30 GiB more than their documented temp size
-         * (disks.md §3.2); what the guest sees there is not yet known. */
-        if (startswith(m->vm_size.value, "Standard_B"))
+        /* B-series IMDS reports about 30 GiB more than the documented temp
+         * size; the documented size (data/vmsizes.tsv) is then the reference. */
+        if (startswith(m->vm_size.value, "Standard_B")) {
+                const struct vm_local_nvme *doc = vmsize_local_nvme(m->vm_size.value);
+
+                if (doc && doc->temp_gib && d->size_bytes / GIB == doc->temp_gib)
+                        return check_set(c, CHECK_PASS, "ResourceDiskMatchesSizeTable",
+                                         "%s has %llu MiB, the %u GiB documented for %s (IMDS says %llu)",
+                                         d->name, (unsigned long long) guest_mib, doc->temp_gib,
+                                         m->vm_size.value, (unsigned long long) imds_mib);
                 return check_set(c, CHECK_UNKNOWN, "ResourceDiskSizeUnverified",
                                  "%s has %llu MiB, IMDS says %llu; B-series sizes are not verified",
                                  d->name, (unsigned long long) guest_mib, (unsigned long long) imds_mib);
+        }
         return check_set(c, CHECK_FAIL, "ResourceDiskSizeMismatch",
                          "%s has %llu MiB, IMDS resourceDisk.size %llu (read as MiB; tolerance %llu)",
                          d->name, (unsigned long long) guest_mib, (unsigned long long) imds_mib,
@@ -256,6 +288,9 @@ enum check_status check_local_nvme(const struct node_facts *f, struct check_resu
         for (unsigned i = 0; i < f->host.n_disks; i++)
                 n += f->host.disks[i].role == ROLE_LOCAL_NVME;
         want = vmsize_local_nvme(m->vm_size.value);
+        if (want && want->count == 0 && n == 0)
+                return check_set(c, CHECK_NOT_APPLICABLE, "NoLocalNvme", "no local NVMe disks, none on %s",
+                                 m->vm_size.value);
         if (!want)
                 return n == 0 ? check_set(c, CHECK_NOT_APPLICABLE, "NoLocalNvme", "no local NVMe disks")
                               : check_set(c, CHECK_UNKNOWN, "LocalNvmeSizeUnknown",
@@ -267,11 +302,15 @@ enum check_status check_local_nvme(const struct node_facts *f, struct check_resu
         for (unsigned i = 0; i < f->host.n_disks; i++) {
                 const struct disk_facts *d = &f->host.disks[i];
 
-                if (d->role == ROLE_LOCAL_NVME && d->size_bytes / GIB != want->size_gib)
+                if (d->role == ROLE_LOCAL_NVME && want->size_gib && d->size_bytes / GIB != want->size_gib)
                         return check_set(c, CHECK_FAIL, "LocalNvmeSizeMismatch", "%s has %llu GiB, %s disks have %u",
                                          d->name, (unsigned long long) (d->size_bytes / GIB),
                                          m->vm_size.value, want->size_gib);
         }
+        if (!want->size_gib)
+                return check_set(c, CHECK_PASS, "LocalNvmePlausible",
+                                 "%u of %u local NVMe disks present (per-disk size not in the size table)", n,
+                                 want->count);
         return check_set(c, CHECK_PASS, "LocalNvmePlausible", "%u of %u x %u GiB local NVMe disks present",
                          n, want->count, want->size_gib);
 }
@@ -282,7 +321,7 @@ static void describe_fs(const struct fs_facts *fs, const char *name, char *msg, 
                    fs->label[0] ? "(" : "", fs->label, fs->label[0] ? ")" : "");
 }
 
-static bool describe_local(const struct disk_facts *d, char *msg, size_t sz)
+static bool describe_local(const struct host_facts *h, const struct disk_facts *d, char *msg, size_t sz)
 {
         bool mounted = d->n_mounts > 0;
 
@@ -291,7 +330,9 @@ static bool describe_local(const struct disk_facts *d, char *msg, size_t sz)
         for (unsigned k = 0; k < d->n_parts; k++)
                 describe_fs(&d->parts[k].fs, d->parts[k].name, msg, sz);
         for (unsigned k = 0; k < d->n_mounts; k++)
-                msg_append(msg, sz, "%s%s", k ? "," : " mounted at ", d->mounts[k]);
+                msg_append(msg, sz, "%s%s", k ? "," : " mounted at ", disk_mount(h, d, k));
+        if (d->mounts_omitted)
+                msg_append(msg, sz, " and %u more mount points", d->mounts_omitted);
         return mounted;
 }
 
@@ -310,7 +351,7 @@ enum check_status check_temp_disk_usage(const struct node_facts *f, struct check
                 if (!local)
                         continue;
                 any = true;
-                used |= describe_local(d, c->message, sizeof(c->message));
+                used |= describe_local(&f->host, d, c->message, sizeof(c->message));
         }
         if (!any)
                 return check_set(c, CHECK_NOT_APPLICABLE, "NoLocalStorage", "no host-local disk is attached");

@@ -134,7 +134,7 @@ static void add_fs(cJSON *o, const struct fs_facts *fs)
         ADD_STR(o, "fsSource", fs_source_names[fs->source]);
 }
 
-static cJSON *disk_to_json(const struct disk_facts *d)
+static cJSON *disk_to_json(const struct host_facts *h, const struct disk_facts *d)
 {
         cJSON *o = cJSON_CreateObject(), *parts, *mounts;
 
@@ -161,8 +161,12 @@ static cJSON *disk_to_json(const struct disk_facts *d)
         }
         mounts = cJSON_AddArrayToObject(o, "mountpoints");
         for (unsigned k = 0; mounts && k < d->n_mounts; k++)
-                cJSON_AddItemToArray(mounts, cJSON_CreateString(d->mounts[k]));
+                cJSON_AddItemToArray(mounts, cJSON_CreateString(disk_mount(h, d, k)));
+        if (d->mounts_omitted)
+                cJSON_AddNumberToObject(o, "mountpointsOmitted", d->mounts_omitted);
         cJSON_AddBoolToObject(o, "holdsRoot", d->holds_root);
+        if (d->error[0])
+                ADD_STR(o, "error", d->error);
         return o;
 }
 
@@ -171,7 +175,7 @@ cJSON *disks_to_json(const struct host_facts *h)
         cJSON *arr = cJSON_CreateArray();
 
         for (unsigned i = 0; arr && i < h->n_disks; i++)
-                cJSON_AddItemToArray(arr, disk_to_json(&h->disks[i]));
+                cJSON_AddItemToArray(arr, disk_to_json(h, &h->disks[i]));
         return arr;
 }
 
@@ -245,7 +249,7 @@ static void fs_from_json(struct jread *j, const cJSON *o, const char *where, str
         fs->source = jr_enum(j, o, where, "fsSource", fs_source_names, FS_SOURCE_COUNT);
 }
 
-static void disk_parts_from_json(struct jread *j, const cJSON *o, struct disk_facts *d)
+static void disk_parts_from_json(struct jread *j, const cJSON *o, struct host_facts *h, struct disk_facts *d)
 {
         const cJSON *parts = jr_arr(j, o, "disks[]", "partitions", DISK_MAX_PARTS, false), *p, *m;
         const cJSON *mounts = jr_arr(j, o, "disks[]", "mountpoints", DISK_MAX_MOUNTS, false);
@@ -258,15 +262,18 @@ static void disk_parts_from_json(struct jread *j, const cJSON *o, struct disk_fa
                 fs_from_json(j, p, "disks[].partitions[]", &pf->fs);
         }
         cJSON_ArrayForEach(m, mounts) {
-                if (!cJSON_IsString(m) ||
-                    strcpy_bounded(d->mounts[d->n_mounts++], sizeof(d->mounts[0]), m->valuestring) < 0) {
-                        jr_fail(j, "disks[]", "mountpoints[]", "is not a short string");
+                unsigned before = d->n_mounts;
+
+                if (cJSON_IsString(m))
+                        disk_add_mount(h, d, m->valuestring);
+                if (d->n_mounts != before + 1) {
+                        jr_fail(j, "disks[]", "mountpoints[]", "is not a distinct string that fits");
                         return;
                 }
         }
 }
 
-static void disk_from_json(struct jread *j, const cJSON *o, struct disk_facts *d)
+static void disk_from_json(struct jread *j, const cJSON *o, struct host_facts *h, struct disk_facts *d)
 {
         const cJSON *lun = cJSON_IsObject(o) ? cJSON_GetObjectItemCaseSensitive(o, "lun") : NULL;
 
@@ -286,8 +293,11 @@ static void disk_from_json(struct jread *j, const cJSON *o, struct disk_facts *d
         jr_str(j, o, "disks[]", "model", d->model, sizeof(d->model));
         d->size_bytes = jr_u64(j, o, "disks[]", "sizeBytes");
         fs_from_json(j, o, "disks[]", &d->fs);
-        disk_parts_from_json(j, o, d);
+        disk_parts_from_json(j, o, h, d);
+        if (cJSON_GetObjectItemCaseSensitive(o, "mountpointsOmitted"))
+                d->mounts_omitted = (unsigned) (jr_u64(j, o, "disks[]", "mountpointsOmitted") & 0xffff);
         d->holds_root = jr_bool(j, o, "disks[]", "holdsRoot");
+        jr_opt_str(j, o, "disks[]", "error", d->error, sizeof(d->error));
 }
 
 int host_facts_from_json(const cJSON *host, const cJSON *disks, struct host_facts *ret, char *err,
@@ -308,7 +318,7 @@ int host_facts_from_json(const cJSON *host, const cJSON *disks, struct host_fact
         jr_str(&j, root, "host.root", "source", ret->root_source, sizeof(ret->root_source));
         jr_opt_str(&j, root, "host.root", "error", ret->root_error, sizeof(ret->root_error));
         cJSON_ArrayForEach(d, disks)
-                disk_from_json(&j, d, &ret->disks[ret->n_disks++]);
+                disk_from_json(&j, d, ret, &ret->disks[ret->n_disks++]);
         snprintf(err, errsz, "%s", j.err);
         return j.r;
 }

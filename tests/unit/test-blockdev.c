@@ -11,6 +11,7 @@
 #include <unistd.h>
 
 #include "blockdev.h"
+#include "policy.h"
 #include "sysroot.h"
 
 #define GIB (UINT64_C(1) << 30)
@@ -50,7 +51,7 @@ static const struct part_facts *part(const struct disk_facts *d, const char *nam
 static bool mounted_at(const struct disk_facts *d, const char *mp)
 {
         for (unsigned i = 0; i < d->n_mounts; i++)
-                if (!strcmp(d->mounts[i], mp))
+                if (!strcmp(disk_mount(h, d, i), mp))
                         return true;
         return false;
 }
@@ -187,6 +188,91 @@ static void test_bek_volume(void **state)
         assert_string_equal(part(sdd, "sdd1")->fs.label, "BEK VOLUME");
 }
 
+/* disk-inventory on the collected facts alone (no IMDS needed). */
+static enum check_status inventory(struct check_result *c)
+{
+        struct node_facts *f = calloc(1, sizeof(*f));
+        enum check_status st;
+
+        assert_non_null(f);
+        memcpy(&f->host, h, sizeof(*h));
+        memset(c, 0, sizeof(*c));
+        st = check_disk_inventory(f, c);
+        free(f);
+        return st;
+}
+
+/* 64 data disks + OS + temp + 8 local NVMe: more than the old 64-disk cap,
+ * all classified, inventory judged. */
+static void test_max_disks(void **state)
+{
+        unsigned roles[ROLE_COUNT] = { 0 };
+        uint64_t luns = 0;
+        struct check_result c;
+
+        collect("max-disks");
+        assert_int_equal(h->n_disks, 74);
+        for (unsigned i = 0; i < h->n_disks; i++) {
+                roles[h->disks[i].role]++;
+                assert_string_equal(h->disks[i].error, "");
+                if (h->disks[i].role == ROLE_DATA)
+                        luns |= UINT64_C(1) << h->disks[i].lun;
+        }
+        assert_int_equal(roles[ROLE_OS], 1);
+        assert_int_equal(roles[ROLE_RESOURCE], 1);
+        assert_int_equal(roles[ROLE_DATA], 64);
+        assert_int_equal(roles[ROLE_LOCAL_NVME], 8);
+        assert_int_equal(roles[ROLE_UNKNOWN], 0);
+        assert_true(luns == UINT64_MAX);
+        assert_string_equal(dev("sdbn")->name, "sdbn");    /* LUN 63 */
+        assert_int_equal(dev("sdbn")->lun, 63);
+        assert_int_equal(inventory(&c), CHECK_PASS);
+}
+
+/* Gen1: the empty legacy floppy and the ata_piix DVD are not disks. */
+static void test_gen1_floppy_and_dvd(void **state)
+{
+        struct check_result c;
+
+        collect("gen1-floppy");
+        assert_int_equal(h->n_disks, 3);
+        for (unsigned i = 0; i < h->n_disks; i++)
+                assert_true(strcmp(h->disks[i].name, "fd0") && strcmp(h->disks[i].name, "sr0"));
+        assert_int_equal(inventory(&c), CHECK_PASS);
+        assert_string_equal(c.reason, "AllDisksRecognised");
+}
+
+/* A disk detached mid-scan is reported on that disk; the others are read
+ * whole, and a 204-byte mount point is kept. */
+static void test_vanished_disk_and_long_mount(void **state)
+{
+        const struct disk_facts *sdd, *sdc;
+        struct check_result c;
+        bool long_kept = false;
+
+        collect("csi-detach");
+        assert_int_equal(h->n_disks, 4);
+        sdd = dev("sdd");
+        assert_int_equal(sdd->role, ROLE_UNKNOWN);
+        assert_non_null(strstr(sdd->error, "No such file"));
+        sdc = dev("sdc");
+        assert_int_equal(sdc->role, ROLE_DATA);
+        assert_true(dev("sdb")->holds_root);
+        assert_true(h->root_resolved);
+        for (unsigned i = 0; i < sdc->n_mounts; i++)
+                long_kept |= strlen(disk_mount(h, sdc, i)) >= 200 && strstr(disk_mount(h, sdc, i), "/volume-subpaths/");
+        assert_true(long_kept);
+        /* globalmount (125 bytes), the pod's publish mount (131) and the
+         * subPath bind (204): all three were cut at 128 bytes before. */
+        assert_int_equal(sdc->n_mounts, 3);
+        for (unsigned i = 0; i < sdc->n_mounts; i++)
+                assert_true(strlen(disk_mount(h, sdc, i)) > 120);
+        assert_int_equal(sdc->mounts_omitted, 0);
+        assert_int_equal(inventory(&c), CHECK_UNKNOWN);
+        assert_string_equal(c.reason, "DiskUnreadable");
+        assert_non_null(strstr(c.message, "sdd: "));
+}
+
 static void test_resolve_stays_inside_root(void **state)
 {
         char tmpl[] = "/tmp/hostenc-sysroot-XXXXXX", real[PATH_MAX], link[PATH_MAX];
@@ -253,6 +339,9 @@ int main(void)
                 cmocka_unit_test(test_root_through_dm_slaves),
                 cmocka_unit_test(test_root_on_data_disk),
                 cmocka_unit_test(test_bek_volume),
+                cmocka_unit_test(test_max_disks),
+                cmocka_unit_test(test_gen1_floppy_and_dvd),
+                cmocka_unit_test(test_vanished_disk_and_long_mount),
                 cmocka_unit_test(test_resolve_stays_inside_root),
                 cmocka_unit_test(test_missing_sys_block),
         };

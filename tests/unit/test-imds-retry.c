@@ -6,6 +6,7 @@
 #include <errno.h>
 
 #include "imds.h"
+#include "imds_cycle.h"
 
 struct script {
         long status[32];        /* 0 = transport error `err` */
@@ -16,6 +17,7 @@ struct script {
         unsigned sent;
         char last_url[512];
         const char *const *last_headers;
+        unsigned attested;      /* requests for the attested document */
 };
 
 struct vclock {
@@ -52,6 +54,7 @@ static int fake_get(void *userdata, const struct http_request *req, struct http_
         s->next++;
         s->sent_at[s->sent++ % 64] = vc.now;
         snprintf(s->last_url, sizeof(s->last_url), "%s", req->url);
+        s->attested += strstr(req->url, "/metadata/attested/") != NULL;
         s->last_headers = req->headers;
         vc.now += 5;    /* every answer takes a little time */
         if (st == 0)
@@ -207,6 +210,57 @@ static void test_cancelled_sleep_stops_at_once(void **state)
         assert_non_null(strstr(err, "cancelled"));
 }
 
+/* One deadline for the whole check, on the virtual clock: an IMDS that
+ * answers 500 to everything costs one bounded wait, and the attested
+ * document is not asked for once compute failed for good. */
+static void cycle(struct script *s, uint64_t per_call_ms, uint64_t budget_ms, struct node_facts *f)
+{
+        static const char *const domains[] = { "metadata.azure.com", NULL };
+        struct http_transport t = { fake_get, s };
+        struct imds_client c;
+
+        client(s, &t, per_call_ms, &c);
+        imds_collect_cycle(&c, budget_ms, NULL, domains, "abc", &f->imds, &f->attested);
+}
+
+static void test_cycle_500_forever(void **state)
+{
+        struct script s = { .status = { 500 }, .n = 1 };
+        struct node_facts *f = calloc(1, sizeof(*f));
+
+        assert_non_null(f);
+        cycle(&s, 70000, IMDS_CYCLE_DEFAULT_MS, f);
+        assert_true(vc.now - 1000 <= IMDS_CYCLE_DEFAULT_MS);
+        assert_int_equal(f->imds.state, IMDS_UNAVAILABLE);
+        assert_int_equal(f->attested.state, ATTESTED_UNAVAILABLE);
+        assert_non_null(strstr(f->attested.error, "not requested"));
+        assert_int_equal(s.attested, 0);
+        assert_true(s.sent >= 3);
+        /* A small configured deadline is honoured below the per-call bound. */
+        s = (struct script){ .status = { 500 }, .n = 1 };
+        cycle(&s, 70000, 4000, f);
+        assert_true(vc.now - 1000 <= 4000);
+        assert_int_equal(s.attested, 0);
+        assert_int_equal(f->imds.state, IMDS_UNAVAILABLE);
+        free(f);
+}
+
+/* Compute answered: IMDS is up,
+ * so the attested document is still fetched, within what is left. */
+static void test_cycle_attested_gets_the_rest(void **state)
+{
+        struct script s = { .status = { 200, 500 }, .n = 2 };
+        struct node_facts *f = calloc(1, sizeof(*f));
+
+        assert_non_null(f);
+        cycle(&s, 70000, 3000, f);
+        assert_int_equal(f->imds.state, IMDS_OK);
+        assert_true(s.attested >= 1);
+        assert_int_equal(f->attested.state, ATTESTED_UNAVAILABLE);
+        assert_true(vc.now - 1000 <= 3000);
+        free(f);
+}
+
 static void test_backoff_bounds(void **state)
 {
         for (unsigned a = 0; a < 40; a++) {
@@ -243,6 +297,8 @@ int main(void)
                 cmocka_unit_test(test_oversized_is_not_retried),
                 cmocka_unit_test(test_connection_errors_are_retried),
                 cmocka_unit_test(test_cancelled_sleep_stops_at_once),
+                cmocka_unit_test(test_cycle_500_forever),
+                cmocka_unit_test(test_cycle_attested_gets_the_rest),
                 cmocka_unit_test(test_backoff_bounds),
                 cmocka_unit_test(test_client_validation),
         };

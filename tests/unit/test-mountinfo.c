@@ -39,18 +39,30 @@ static void test_malformed(void **state)
         assert_int_equal(mountinfo_parse("garbage\n", &t), -EBADMSG);
 }
 
-static void test_long_lines_skipped_not_truncated(void **state)
+/* Kubelet and CSI paths run past 128 bytes and are kept whole; a mount
+ * point beyond PATH_MAX cannot be real and its line is skipped, never
+ * truncated. */
+static void test_long_lines_kept_overlong_skipped(void **state)
 {
-        char text[1024], path[300];
+        static char text[16384], path[MOUNTINFO_MAX_FIELD + 1];
+        const char *csi = "/var/lib/kubelet/plugins/kubernetes.io/csi/disk.csi.azure.com/"
+                          "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef/globalmount";
         struct mount_table t;
 
         memset(path, 'p', sizeof(path) - 1);
         path[0] = '/';
         path[sizeof(path) - 1] = '\0';
-        snprintf(text, sizeof(text), "30 1 0:50 / %s rw - overlay overlay rw\n22 1 8:1 / / rw - ext4 /dev/sda1 rw\n", path);
+        snprintf(text, sizeof(text),
+                 "30 1 0:50 / %s rw - overlay overlay rw\n"
+                 "31 1 8:32 / %s rw - ext4 /dev/sdc rw\n"
+                 "22 1 8:1 / / rw - ext4 /dev/sda1\n", path, csi);
         assert_int_equal(mountinfo_parse(text, &t), 0);
-        assert_int_equal(t.n, 1);
-        assert_string_equal(t.entries[0].mountpoint, "/");
+        assert_int_equal(t.n, 2);
+        assert_true(strlen(t.entries[0].mountpoint) > 128);
+        assert_string_equal(t.entries[0].mountpoint, csi);
+        assert_string_equal(t.entries[0].source, "/dev/sdc");
+        assert_string_equal(t.entries[1].mountpoint, "/");
+        assert_string_equal(t.entries[1].source, "/dev/sda1");     /* last field, no super options */
         mount_table_done(&t);
 }
 
@@ -58,7 +70,7 @@ static void test_long_lines_skipped_not_truncated(void **state)
  * lines too long to keep do not count against the cap. */
 static char *many_mounts(unsigned n, bool long_tail)
 {
-        size_t cap = (size_t) n * 80 + 2048, len = 0;
+        size_t cap = (size_t) n * 80 + MOUNTINFO_MAX_FIELD + 2048, len = 0;
         char *text = malloc(cap);
 
         assert_non_null(text);
@@ -67,7 +79,7 @@ static char *many_mounts(unsigned n, bool long_tail)
                                          i + 2, i % 256, i, i);
         if (long_tail) {
                 len += (size_t) snprintf(text + len, cap - len, "9 1 8:1 / /");
-                for (int i = 0; i < 300; i++)
+                for (int i = 0; i < MOUNTINFO_MAX_FIELD; i++)
                         text[len++] = 'x';
                 len += (size_t) snprintf(text + len, cap - len, " rw - ext4 /dev/sdz rw\n");
         }
@@ -112,7 +124,7 @@ int main(void)
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_parse_real_lines),
                 cmocka_unit_test(test_malformed),
-                cmocka_unit_test(test_long_lines_skipped_not_truncated),
+                cmocka_unit_test(test_long_lines_kept_overlong_skipped),
                 cmocka_unit_test(test_table_grows_to_the_cap),
                 cmocka_unit_test(test_no_root),
         };

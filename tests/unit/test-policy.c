@@ -6,6 +6,7 @@
 #include <errno.h>
 
 #include "policy.h"
+#include "vmsizes.h"
 
 #define GIB (UINT64_C(1) << 30)
 #define NOW 1800000000
@@ -185,6 +186,28 @@ static void test_inventory(void **state)
         expect("disk-inventory", "unknown", "BlockDevicesUnreadable", "unknown");
 }
 
+/* A disk that vanished mid-scan is reported on that disk: the inventory is
+ * unknown (never pass), the checks about the other disks are still judged,
+ * and a foreign disk still fails. */
+static void test_inventory_unreadable_disk(void **state)
+{
+        struct disk_facts *d = disk("sdd", ROLE_UNKNOWN, -1, 0);
+
+        strcpy(d->error, "dev or size: No such file or directory");
+        expect("disk-inventory", "unknown", "DiskUnreadable", "unknown");
+        assert_non_null(strstr(eval("disk-inventory")->message, "sdd: dev or size: No such file"));
+        expect("os-disk", "pass", "RootOnOsDisk", "unknown");
+        expect("data-disks", "pass", "DataDisksMatch", "unknown");
+        expect("resource-disk", "pass", "ResourceDiskMatches", "unknown");
+        /* The OS disk itself unreadable: its absence is not proved. */
+        f->host.disks[1].role = ROLE_UNKNOWN;
+        strcpy(f->host.disks[1].error, "dev or size: Invalid argument");
+        f->host.disks[1].holds_root = false;
+        expect("os-disk", "unknown", "DiskUnreadable", "unknown");
+        strcpy(disk("sde", ROLE_UNKNOWN, -1, 10)->vendor, "LIO-ORG");
+        expect("disk-inventory", "fail", "UnrecognisedDisk", "noncompliant");
+}
+
 static void test_os_disk(void **state)
 {
         f->host.disks[1].holds_root = false;
@@ -243,8 +266,13 @@ static void test_resource_disk(void **state)
 
         f->host.disks[0].size_bytes = 20 * GIB;
         expect("resource-disk", "fail", "ResourceDiskSizeMismatch", "noncompliant");
-        str(&m->vm_size, "Standard_B2ms");
+        str(&m->vm_size, "Standard_B2ms");      /* IMDS 14336 MiB, documented 16 GiB */
         expect("resource-disk", "unknown", "ResourceDiskSizeUnverified", "unknown");
+        f->host.disks[0].size_bytes = 16 * GIB;
+        expect("resource-disk", "pass", "ResourceDiskMatchesSizeTable", "compliant");
+        str(&m->vm_size, "Standard_B2ts_v2");   /* listed, but without a temp disk */
+        expect("resource-disk", "unknown", "ResourceDiskSizeUnverified", "unknown");
+        str(&m->vm_size, "Standard_B2ms");
         str(&m->diff_disk_option, "Local");
         str(&m->os_disk.caching, "ReadOnly");
         f->host.disks[0].size_bytes = 10 * GIB;
@@ -334,9 +362,38 @@ static void test_local_nvme(void **state)
         expect("local-nvme", "fail", "LocalNvmeCountMismatch", "noncompliant");
         str(&m->diff_disk_option, "Local");
         expect("local-nvme", "pass", "LocalNvmePlausible", "noncompliant");
-        str(&m->vm_size, "Standard_L8s_v3");
+        str(&m->vm_size, "Standard_L8s_v3");    /* 1 x 1920 GB = 1788 GiB */
         f->host.disks[0].role = ROLE_LOCAL_NVME;
+        expect("local-nvme", "fail", "LocalNvmeSizeMismatch", "compliant");
+        str(&m->vm_size, "Standard_L16s_v4");   /* no row in data/vmsizes.tsv */
         expect("local-nvme", "unknown", "LocalNvmeSizeUnknown", "compliant");
+}
+
+/* The size table (data/vmsizes.tsv, generated into agent/vmsizes_table.h):
+ * the largest local NVMe layout, and a size that has none. */
+static void test_local_nvme_table(void **state)
+{
+        struct imds_compute *m = &f->imds.compute;
+        const struct vm_local_nvme *l80 = vmsize_local_nvme("standard_l80s_v3");
+
+        assert_non_null(l80);
+        assert_int_equal(l80->count, 10);
+        assert_int_equal(l80->size_gib, 1788);
+        assert_int_equal(l80->temp_gib, 800);
+        assert_int_equal(vmsize_local_nvme("Standard_D32ads_v6")->count, 4);
+        assert_int_equal(vmsize_local_nvme("Standard_D96pds_v6")->size_gib, 880);
+        assert_int_equal(vmsize_local_nvme("Standard_D16ads_v5")->temp_gib, 600);
+        assert_null(vmsize_local_nvme("Standard_D4s_v9"));
+        str(&m->vm_size, "Standard_D2s_v5");
+        expect("local-nvme", "not-applicable", "NoLocalNvme", "compliant");
+        disk("nvme1n1", ROLE_LOCAL_NVME, -1, 110);
+        expect("local-nvme", "fail", "LocalNvmeCountMismatch", "compliant");
+        /* ND H100 v5: eight disks, per-disk size not stated: counted only. */
+        str(&m->vm_size, "Standard_ND96isr_H100_v5");
+        expect("local-nvme", "fail", "LocalNvmeCountMismatch", "compliant");
+        for (int i = 0; i < 7; i++)
+                disk("nvmeX", ROLE_LOCAL_NVME, -1, 3576);
+        expect("local-nvme", "pass", "LocalNvmePlausible", "compliant");
 }
 
 static void test_temp_usage(void **state)
@@ -346,13 +403,44 @@ static void test_temp_usage(void **state)
         d->n_parts = 1;
         strcpy(d->parts[0].name, "sda1");
         strcpy(d->parts[0].fs.type, "ext4");
-        d->n_mounts = 1;
-        strcpy(d->mounts[0], "/mnt");
+        disk_add_mount(&f->host, d, "/mnt");
         expect("temp-disk-usage", "pass", "LocalStorageInUse", "compliant");
         assert_non_null(strstr(eval("temp-disk-usage")->message, "sda1=ext4 mounted at /mnt"));
         d->role = ROLE_DATA;
         d->lun = 3;
         expect("temp-disk-usage", "not-applicable", "NoLocalStorage", "noncompliant");
+}
+
+/* Mount points: kept whole up to 16 per disk and HOST_MOUNT_TEXT per node,
+ * the rest counted, never cut. */
+static void test_mount_limits(void **state)
+{
+        struct disk_facts *d = &f->host.disks[0], *e = &f->host.disks[1];
+        char mp[4000];
+        size_t before;
+
+        for (unsigned i = 0; i < DISK_MAX_MOUNTS + 2; i++) {
+                snprintf(mp, sizeof(mp), "/var/lib/kubelet/pods/%u/mount", i);
+                disk_add_mount(&f->host, d, mp);
+        }
+        disk_add_mount(&f->host, d, "/var/lib/kubelet/pods/0/mount");  /* again: no change */
+        assert_int_equal(d->n_mounts, DISK_MAX_MOUNTS);
+        assert_int_equal(d->mounts_omitted, 2);
+        assert_string_equal(disk_mount(&f->host, d, 15), "/var/lib/kubelet/pods/15/mount");
+        memset(mp, 'm', sizeof(mp) - 1);
+        mp[0] = '/';
+        mp[sizeof(mp) - 1] = '\0';
+        before = f->host.mount_text_used;
+        for (unsigned i = 0; i < 10; i++) {
+                mp[1] = (char) ('a' + i);
+                disk_add_mount(&f->host, e, mp);
+        }
+        assert_int_equal(e->n_mounts, (HOST_MOUNT_TEXT - before) / sizeof(mp));
+        assert_int_equal(e->n_mounts + e->mounts_omitted, 10);
+        assert_int_equal(strlen(disk_mount(&f->host, e, 0)), sizeof(mp) - 1);
+        assert_true(f->host.mount_text_used <= HOST_MOUNT_TEXT);
+        expect("temp-disk-usage", "pass", "LocalStorageInUse", "compliant");
+        assert_non_null(strstr(eval("temp-disk-usage")->message, "mounted at /var/lib/kubelet/pods/0/mount,"));
 }
 
 static void test_verdict_rule(void **state)
@@ -379,10 +467,10 @@ int main(void)
 {
         const struct CMUnitTest tests[] = {
                 T(test_baseline_compliant), T(test_eah_values), T(test_imds_states),
-                T(test_attested), T(test_inventory), T(test_os_disk), T(test_data_disks), T(test_data_disk_grace),
+                T(test_attested), T(test_inventory), T(test_inventory_unreadable_disk), T(test_os_disk), T(test_data_disks), T(test_data_disk_grace),
                 T(test_resource_disk), T(test_resource_disk_unexpected),
                 T(test_resource_within_tolerance), T(test_ade), T(test_cache_settings_warn_only),
-                T(test_local_nvme), T(test_temp_usage), T(test_verdict_rule),
+                T(test_local_nvme), T(test_local_nvme_table), T(test_temp_usage), T(test_mount_limits), T(test_verdict_rule),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
