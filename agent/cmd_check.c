@@ -10,11 +10,10 @@
 #include <unistd.h>
 
 #include "attested.h"
-#include "binding.h"
-#include "blockdev.h"
 #include "agent.h"
 #include "options.h"
 #include "crypto.h"
+#include "cycle.h"
 #include "durable.h"
 #include "evidence.h"
 #include "fileio.h"
@@ -160,8 +159,8 @@ static void report_input_errors(const struct node_facts *f)
                 log_error("host: %s", f->host.root_error);
 }
 
-static int collect(const struct check_opts *o, const struct sysroot *sr, const struct trust_store *trust,
-                   const char *nonce, struct node_facts *f)
+/* The IMDS client for this one check, then one collect of the cycle. */
+static int collect(const struct check_opts *o, struct cycle_env *e, struct node_facts *f)
 {
         struct http_transport *http = NULL;
         struct imds_client client;
@@ -178,9 +177,10 @@ static int collect(const struct check_opts *o, const struct sysroot *sr, const s
                 http_curl_free(http);
                 return -EINVAL;
         }
-        imds_collect_cycle(&client, o->deadline_ms, trust, o->c.domains, nonce, &f->imds, &f->attested);
+        e->imds = &client;
+        cycle_collect(e, &f->attested, true, f);
+        e->imds = NULL;
         http_curl_free(http);
-        blockdev_collect(sr, &f->host);
         return 0;
 }
 
@@ -217,9 +217,8 @@ static int load_key(const struct check_opts *o, struct signing_key **ret)
         return r;
 }
 
-static int write_attestation(const struct check_opts *o, const struct signing_key *key,
-                             const struct signer_info *si, const struct node_facts *f,
-                             const struct report *rep, const struct policy_opts *po)
+static int write_attestation(const struct check_opts *o, const struct cycle_env *e, const struct node_facts *f,
+                             const struct policy_opts *po, struct report *rep)
 {
         char host[256] = "", prev[65];
         _cleanup_free_ char *env = NULL;
@@ -230,16 +229,14 @@ static int write_attestation(const struct check_opts *o, const struct signing_ke
         if (!o->node_name && gethostname(host, sizeof(host) - 1) < 0)
                 host[0] = '\0';
         struct statement_input in = {
-                .facts = f, .report = rep, .policy = po, .observed_at = po->now,
-                .node_name = o->node_name ? o->node_name : host, .provider_id = o->provider_id,
-                .sequence = 1,
+                .node_name = o->node_name ? o->node_name : host, .provider_id = o->provider_id, .sequence = 1,
         };
         /* Continue this key's chain when the file holds its last envelope. */
-        if (evidence_previous(o->attestation, si->key_id, &seq, prev) == 0) {
+        if (evidence_previous(o->attestation, e->si->key_id, &seq, prev) == 0) {
                 in.sequence = seq + 1;
                 in.previous_sha256 = prev;
         }
-        r = evidence_sign(key, si, &in, &env, &len);
+        r = cycle_judge_sign(e, f, po, &in, rep, &env, &len);
         if (r == -ENOENT) {
                 log_error("--attestation %s: not written: no VM identity from IMDS or the attested document",
                           o->attestation);
@@ -296,14 +293,18 @@ static int run(const struct check_opts *o)
         r = setup(o, &c);
         if (r != 0)
                 return r;
-        r = collect(o, &c.sr, c.trust, c.si.nonce, c.facts);
+        struct cycle_env e = { .budget_ms = o->deadline_ms, .trust = c.trust, .domains = o->c.domains,
+                               .sr = &c.sr, .key = c.key, .si = &c.si };
+        r = collect(o, &e, c.facts);
         if (r < 0)
                 return r == -EINVAL ? EXIT_USAGE : EXIT_SOFTWARE;
         report_input_errors(c.facts);
         po.now = time(NULL);
-        policy_evaluate(c.facts, &po, &rep);
-        if (o->attestation && write_attestation(o, c.key, &c.si, c.facts, &rep, &po) < 0)
-                return EXIT_SOFTWARE;
+        if (o->attestation) {
+                if (write_attestation(o, &e, c.facts, &po, &rep) < 0)
+                        return EXIT_SOFTWARE;
+        } else
+                (void) cycle_judge_sign(&e, c.facts, &po, NULL, &rep, NULL, NULL);
         if (emit(o, c.facts, &rep, po.now) < 0 || fflush(stdout) != 0) {
                 log_error("stdout: %s", strerror(errno));
                 return EXIT_SOFTWARE;

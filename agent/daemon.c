@@ -17,8 +17,8 @@
 
 #include "attested.h"
 #include "binding.h"
-#include "blockdev.h"
 #include "options.h"
+#include "cycle.h"
 #include "durable.h"
 #include "evidence.h"
 #include "httpd.h"
@@ -349,31 +349,37 @@ static void teardown(struct daemon *d)
                 close(d->sigfd);
 }
 
-static void collect(struct daemon *d, time_t now)
+/* The cycle's environment; the IMDS budget is the check's (75 s) unless
+ * imdsTimeout asks one call for more. */
+static struct cycle_env cycle_env_of(struct daemon *d)
 {
-        struct node_facts *f = d->facts;
+        uint64_t budget = d->cfg.imds_timeout_s * 1000 > IMDS_CYCLE_DEFAULT_MS ? d->cfg.imds_timeout_s * 1000
+                                                                               : IMDS_CYCLE_DEFAULT_MS;
 
-        imds_collect_compute(&d->imds, &f->imds);
-        /* The binding document lives six hours: fetch it again only near its
-         * expiry, so a cycle costs one IMDS request, not two. */
-        if (!d->stop && binding_needs_refresh(d->binding, d->si.nonce, now)) {
-                attested_collect(&d->imds, d->trust, d->domains, d->si.nonce, d->binding);
-                if (d->binding->state == ATTESTED_OK)
-                        d->m.last_attestation = (double) now;
-        }
-        f->attested = *d->binding;
-        blockdev_collect(&d->sr, &f->host);
+        return (struct cycle_env){ .imds = &d->imds, .budget_ms = budget, .trust = d->trust, .domains = d->domains,
+                                   .sr = &d->sr, .key = d->key, .si = &d->si };
 }
 
-static int sign(struct daemon *d, const struct report *rep, const struct policy_opts *po, char **env, size_t *len)
+static void collect(struct daemon *d, const struct cycle_env *e, time_t now)
+{
+        /* The binding document lives six hours: fetch it again only near its
+         * expiry, so a cycle costs one IMDS request, not two. */
+        bool refresh = !d->stop && binding_needs_refresh(d->binding, d->si.nonce, now);
+
+        cycle_collect(e, d->binding, refresh, d->facts);
+        if (refresh && d->binding->state == ATTESTED_OK)
+                d->m.last_attestation = (double) now;
+}
+
+static int judge_sign(struct daemon *d, const struct cycle_env *e, const struct policy_opts *po, struct report *rep,
+                      char **env, size_t *len)
 {
         struct statement_input in = {
-                .facts = d->facts, .report = rep, .policy = po, .observed_at = po->now, .node_name = d->cfg.node_name,
-                .provider_id = d->provider_id, .sequence = d->sequence + 1,
+                .node_name = d->cfg.node_name, .provider_id = d->provider_id, .sequence = d->sequence + 1,
                 .previous_sha256 = d->sequence ? d->previous : NULL,
         };
         uint8_t digest[32];
-        int r = evidence_sign(d->key, &d->si, &in, env, len);
+        int r = cycle_judge_sign(e, d->facts, po, &in, rep, env, len);
 
         if (r < 0)
                 return r;
@@ -383,7 +389,6 @@ static int sign(struct daemon *d, const struct report *rep, const struct policy_
         return 0;
 }
 
-/* Once per envelope: it leaves the spool with this. */
 static void log_rejected(void *userdata, const char *name, const char *why)
 {
         jlog("error", "collector rejected an envelope for good; moved aside, delivery goes on", "envelope", name,
@@ -545,12 +550,13 @@ static int cycle(struct daemon *d)
         bool stale, stored;
         int r, k;
 
+        const struct cycle_env e = cycle_env_of(d);
+
         po.now = time(NULL);
         read_node_once(d, po.now);
-        collect(d, po.now);
-        policy_evaluate(d->facts, &po, &rep);
+        collect(d, &e, po.now);
+        r = judge_sign(d, &e, &po, &rep, &env, &len);
         track_data_mismatch(d, &rep, po.now);
-        r = sign(d, &rep, &po, &env, &len);
         if (r == 0)
                 r = store_local(d, env, len, po.now);
         stored = r == 0;

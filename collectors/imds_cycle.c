@@ -13,6 +13,8 @@ void imds_collect_cycle(struct imds_client *c, uint64_t budget_ms, const struct 
 {
         imds_client_start_cycle(c, budget_ms);
         imds_collect_compute(c, imds);
+        if (!attested)
+                return;
         if (imds->state != IMDS_UNAVAILABLE) {
                 attested_collect(c, trust, domains, nonce, attested);
                 return;
