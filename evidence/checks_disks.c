@@ -4,7 +4,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "policy.h"
+#include "check.h"
 #include "strparse.h"
 #include "vmsizes.h"
 
@@ -29,7 +29,7 @@ static const struct disk_facts *first_unreadable(const struct host_facts *h)
         return NULL;
 }
 
-enum check_status check_disk_inventory(const struct node_facts *f, struct check_result *c)
+enum check_status check_disk_inventory(const struct node_facts *f, const struct policy_opts *o, struct check_result *c)
 {
         const struct host_facts *h = &f->host;
         unsigned unreadable = 0;
@@ -70,7 +70,7 @@ enum check_status check_disk_inventory(const struct node_facts *f, struct check_
         return c->status;
 }
 
-enum check_status check_os_disk(const struct node_facts *f, struct check_result *c)
+enum check_status check_os_disk(const struct node_facts *f, const struct policy_opts *o, struct check_result *c)
 {
         const struct host_facts *h = &f->host;
         const struct disk_facts *os = NULL, *unreadable;
@@ -244,8 +244,9 @@ static enum check_status resource_present(const struct node_facts *f, const stru
                          (unsigned long long) tol);
 }
 
-enum check_status check_resource_disk(const struct node_facts *f, uint64_t tol, struct check_result *c)
+enum check_status check_resource_disk(const struct node_facts *f, const struct policy_opts *o, struct check_result *c)
 {
+        const uint64_t tol = o->resource_tolerance_mib;
         const struct imds_compute *m = &f->imds.compute;
         const struct disk_facts *d = NULL;
         uint64_t imds_mib;
@@ -277,7 +278,7 @@ enum check_status check_resource_disk(const struct node_facts *f, uint64_t tol, 
                          (unsigned long long) imds_mib);
 }
 
-enum check_status check_local_nvme(const struct node_facts *f, struct check_result *c)
+enum check_status check_local_nvme(const struct node_facts *f, const struct policy_opts *o, struct check_result *c)
 {
         const struct imds_compute *m = &f->imds.compute;
         const struct vm_local_nvme *want;
@@ -336,7 +337,7 @@ static bool describe_local(const struct host_facts *h, const struct disk_facts *
         return mounted;
 }
 
-enum check_status check_temp_disk_usage(const struct node_facts *f, struct check_result *c)
+enum check_status check_temp_disk_usage(const struct node_facts *f, const struct policy_opts *o, struct check_result *c)
 {
         bool any = false, used = false;
 

@@ -5,9 +5,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "policy.h"
+#include "check.h"
 
-enum check_status check_encryption_at_host(const struct node_facts *f, struct check_result *c)
+enum check_status check_encryption_at_host(const struct node_facts *f, const struct policy_opts *o, struct check_result *c)
 {
         const struct imds_str *eah = &f->imds.compute.encryption_at_host;
 
@@ -48,8 +48,9 @@ static bool attested_failed(const struct attested_facts *a, struct check_result 
         return a->state != ATTESTED_OK;
 }
 
-enum check_status check_attested_identity(const struct node_facts *f, time_t now, struct check_result *c)
+enum check_status check_attested_identity(const struct node_facts *f, const struct policy_opts *o, struct check_result *c)
 {
+        const time_t now = o->now;
         const struct attested_facts *a = &f->attested;
         const char *vm_id = f->imds.compute.vm_id.value;
 
@@ -108,7 +109,7 @@ static const char *ade_enabled_disk(const struct imds_compute *c)
         return NULL;
 }
 
-enum check_status check_ade_conflict(const struct node_facts *f, struct check_result *c)
+enum check_status check_ade_conflict(const struct node_facts *f, const struct policy_opts *o, struct check_result *c)
 {
         char where[160];
         const char *disk;
@@ -146,7 +147,7 @@ static bool uncached_only(const struct imds_disk *d)
                !strcmp(d->storage_account_type.value, "UltraSSD_LRS");
 }
 
-enum check_status check_cache_settings(const struct node_facts *f, struct check_result *c)
+enum check_status check_cache_settings(const struct node_facts *f, const struct policy_opts *o, struct check_result *c)
 {
         const struct imds_compute *m = &f->imds.compute;
 

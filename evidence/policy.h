@@ -1,38 +1,17 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 
-/* Pure: facts in, checks and a verdict out. No I/O, no clock: `now` is an
- * input. */
+/* Pure: facts in, checks and a verdict out. The catalogue is a table of
+ * {id, severity, check} in policy.c; the checks are in check.h. */
 
-#include <stdint.h>
-#include <time.h>
+#include "check.h"
 
-#include "facts.h"
-
-enum check_status { CHECK_PASS, CHECK_FAIL, CHECK_UNKNOWN, CHECK_NOT_APPLICABLE };
-enum check_severity { SEVERITY_FAIL, SEVERITY_WARN, SEVERITY_INFO };
 enum verdict { VERDICT_COMPLIANT, VERDICT_NONCOMPLIANT, VERDICT_UNKNOWN };
-#define N_CHECK_STATUSES 4
-#define N_SEVERITIES 3
 #define N_VERDICTS 3
-
-/* The one spelling of each value, in reports, statements and metrics. */
-extern const char *const check_status_names[N_CHECK_STATUSES];
-extern const char *const check_severity_names[N_SEVERITIES];
 extern const char *const verdict_names[N_VERDICTS];
-
-struct check_result {
-        const char *id;
-        enum check_severity severity;
-        enum check_status status;
-        const char *reason;     /* stable CamelCase */
-        char message[384];
-};
+const char *verdict_to_string(enum verdict v);
 
 #define POLICY_N_CHECKS 10
-/* How far the node clock may lag the attested document's createdOn; the
- * same allowance verify gives observedAt (VERIFY_CLOCK_SKEW_S). */
-#define POLICY_CLOCK_SKEW_S 300
 
 struct report {
         enum verdict verdict;
@@ -40,43 +19,5 @@ struct report {
         struct check_result checks[POLICY_N_CHECKS];
 };
 
-struct policy_opts {
-        time_t now;
-        uint64_t resource_tolerance_mib;
-        /* IMDS lags hot-attach: in daemon mode a data-disk mismatch fails only
-         * once it has persisted this long (0 = fail at once, as check does). */
-        uint64_t data_disk_grace_s;
-        time_t data_disk_mismatch_since;        /* when first seen; 0 = not before now */
-};
-
-#define POLICY_DEFAULT_RESOURCE_TOLERANCE_MIB 1024
-
 void policy_evaluate(const struct node_facts *f, const struct policy_opts *o, struct report *ret);
 enum verdict policy_verdict(const struct check_result *checks, unsigned n);
-
-const char *check_status_to_string(enum check_status s);
-const char *check_severity_to_string(enum check_severity s);
-const char *verdict_to_string(enum verdict v);
-
-/* Check implementations (checks_*.c); each fills one result. */
-enum check_status check_encryption_at_host(const struct node_facts *f, struct check_result *c);
-enum check_status check_attested_identity(const struct node_facts *f, time_t now, struct check_result *c);
-enum check_status check_ade_conflict(const struct node_facts *f, struct check_result *c);
-enum check_status check_cache_settings(const struct node_facts *f, struct check_result *c);
-enum check_status check_disk_inventory(const struct node_facts *f, struct check_result *c);
-enum check_status check_os_disk(const struct node_facts *f, struct check_result *c);
-enum check_status check_data_disks(const struct node_facts *f, const struct policy_opts *o, struct check_result *c);
-enum check_status check_resource_disk(const struct node_facts *f, uint64_t tolerance_mib, struct check_result *c);
-enum check_status check_local_nvme(const struct node_facts *f, struct check_result *c);
-enum check_status check_temp_disk_usage(const struct node_facts *f, struct check_result *c);
-
-/* Helpers shared by the checks. */
-enum check_status check_set(struct check_result *c, enum check_status s, const char *reason, const char *fmt, ...)
-        __attribute__((format(printf, 4, 5)));
-/* Sets unknown with the IMDS reason when compute metadata is not usable;
- * returns true if it did. */
-bool check_imds_unusable(const struct node_facts *f, struct check_result *c);
-bool check_host_unusable(const struct node_facts *f, struct check_result *c);
-bool imds_is_true(const struct imds_str *s);
-/* Appends to a message, silently stopping at its end. */
-void msg_append(char *msg, size_t sz, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

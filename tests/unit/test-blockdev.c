@@ -197,7 +197,7 @@ static enum check_status inventory(struct check_result *c)
         assert_non_null(f);
         memcpy(&f->host, h, sizeof(*h));
         memset(c, 0, sizeof(*c));
-        st = check_disk_inventory(f, c);
+        st = check_disk_inventory(f, &(struct policy_opts){ 0 }, c);
         free(f);
         return st;
 }
