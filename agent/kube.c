@@ -84,7 +84,7 @@ static int call(struct kube_client *k, enum kube_kind kind, const char *method, 
         }
         r = read_file_secret(k->token_file, TOKEN_MAX, &token, &len);
         if (r < 0 || asprintf(&auth, "Authorization: Bearer %s", strstrip(token)) < 0) {
-                snprintf(k->error, sizeof(k->error), "token %s: %s", k->token_file, strerror(r < 0 ? -r : ENOMEM));
+                snprintf(k->error, sizeof(k->error), "token %.200s: %s", k->token_file, strerror(r < 0 ? -r : ENOMEM));
                 k->requests[kind][1]++;
                 return r < 0 ? r : -ENOMEM;
         }
@@ -170,7 +170,7 @@ int kube_read_node(struct kube_client *k, time_t now, char *provider_id, size_t 
                 return r < 0 ? r : -EPROTO;
         node = cJSON_ParseWithLength(body.data, body.len);
         if (!cJSON_IsObject(node)) {
-                snprintf(k->error, sizeof(k->error), "GET %s: not a JSON object", path);
+                snprintf(k->error, sizeof(k->error), "GET %.200s: not a JSON object", path);
                 return -EBADMSG;
         }
         pid = cJSON_GetStringValue(cJSON_GetObjectItemCaseSensitive(cJSON_GetObjectItemCaseSensitive(node, "spec"),
@@ -283,7 +283,7 @@ int kube_post_event(struct kube_client *k, enum node_event e, const char *messag
         cJSON_AddStringToObject(ev, "eventTime", micro);
         cJSON_AddStringToObject(ev, "action", EVENT_ACTION);
         cJSON_AddStringToObject(ev, "reportingComponent", "hostenc");
-        snprintf(instance, sizeof(instance), "%s", k->node);
+        snprintf(instance, sizeof(instance), "%.*s", (int) sizeof(instance) - 1, k->node);
         cJSON_AddStringToObject(ev, "reportingInstance", instance);
         snprintf(path, sizeof(path), "/api/v1/namespaces/%s/events", k->event_ns);
         return send_json(k, KUBE_EVENT, "POST", path, "application/json", ev, now);

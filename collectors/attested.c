@@ -51,7 +51,7 @@ int attested_parse_time(const char *s, time_t *ret)
 static void fail(struct attested_facts *f, enum attested_state s, const char *why)
 {
         f->state = s;
-        snprintf(f->error, sizeof(f->error), "attested document: %s", why);
+        snprintf(f->error, sizeof(f->error), "attested document: %.200s", why);
 }
 
 static int copy_str(const cJSON *obj, const char *key, char *dst, size_t dstsz)

@@ -159,8 +159,8 @@ static void nvme_vendor(const struct sysroot *sr, const char *name, char *out, s
                         k++;
                 if (de->d_name[k])
                         continue;       /* nvme0n1 and the like are not controllers */
-                snprintf(rel, sizeof(rel), "%s/%s/device/vendor", real, de->d_name);
-                if (sysroot_read_attr(sr, rel, out, outsz) < 0)
+                if (snprintf(rel, sizeof(rel), "%s/%s/device/vendor", real, de->d_name) >= (int) sizeof(rel) ||
+                    sysroot_read_attr(sr, rel, out, outsz) < 0)
                         out[0] = '\0';
         }
         if (dir)

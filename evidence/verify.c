@@ -228,8 +228,10 @@ static void summarise(const struct attested_facts *f, struct attested_summary *s
         (void) strcpy_bounded(s->subscription_id, sizeof(s->subscription_id), f->subscription_id);
         (void) strcpy_bounded(s->created_on, sizeof(s->created_on), f->created_on);
         (void) strcpy_bounded(s->expires_on, sizeof(s->expires_on), f->expires_on);
-        snprintf(s->signer_dns, sizeof(s->signer_dns), "%s", f->signer_dns);
-        snprintf(s->signer_issuer, sizeof(s->signer_issuer), "%s", f->signer_issuer);
+        /* Shown, not compared: a longer name is cut, visibly bounded. */
+        snprintf(s->signer_dns, sizeof(s->signer_dns), "%.*s", (int) sizeof(s->signer_dns) - 1, f->signer_dns);
+        snprintf(s->signer_issuer, sizeof(s->signer_issuer), "%.*s", (int) sizeof(s->signer_issuer) - 1,
+                 f->signer_issuer);
 }
 
 static uint64_t lifetime_cap(const struct verifier *v)

@@ -344,13 +344,13 @@ static int workload_fetch(struct aztoken *a, const char *scope, struct buf *body
         /* Re-read every time: the kubelet rotates the projected token. */
         r = read_file_secret(a->token_file, AZ_ASSERTION_MAX, &assertion, &len);
         if (r < 0) {
-                snprintf(err, errsz, "AZURE_FEDERATED_TOKEN_FILE %s: %s", a->token_file,
+                snprintf(err, errsz, "AZURE_FEDERATED_TOKEN_FILE %.200s: %s", a->token_file,
                          r == -E2BIG ? "larger than 16 KiB" : r == -EINVAL ? "holds a NUL byte" : strerror(-r));
                 return r;
         }
         jwt = strstrip(assertion);
         if (!*jwt) {
-                snprintf(err, errsz, "AZURE_FEDERATED_TOKEN_FILE %s is empty", a->token_file);
+                snprintf(err, errsz, "AZURE_FEDERATED_TOKEN_FILE %.200s is empty", a->token_file);
                 return -EBADMSG;
         }
         form = form_encode((const char *const[]){
@@ -367,13 +367,13 @@ static int workload_fetch(struct aztoken *a, const char *scope, struct buf *body
 
         r = a->t->request(a->t->userdata, &req, &resp);
         if (r < 0) {
-                snprintf(err, errsz, "POST %s: %s", url,
+                snprintf(err, errsz, "POST %.200s: %s", url,
                          r == -E2BIG ? "answer larger than 64 KiB" : strerror(-r));
                 return r;
         }
         if (resp.status != 200) {
                 oauth_error(&resp.body, code, sizeof(code));
-                snprintf(err, errsz, "POST %s: HTTP %ld%s", url, resp.status, code);
+                snprintf(err, errsz, "POST %.200s: HTTP %ld%s", url, resp.status, code);
                 body_wipe(&resp.body);
                 return resp.status == 400 || resp.status == 401 || resp.status == 403 ? -EACCES : -EPROTO;
         }

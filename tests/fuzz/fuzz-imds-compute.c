@@ -52,7 +52,8 @@ static void plausible_node(struct node_facts *f)
         strcpy(f->attested.nonce_requested, f->attested.nonce);
         f->attested.expires_at = 2000000000;
         f->attested.created_at = 1999990000;
-        (void) snprintf(f->attested.vm_id, sizeof(f->attested.vm_id), "%s", f->imds.compute.vm_id.value);
+        (void) snprintf(f->attested.vm_id, sizeof(f->attested.vm_id), "%.*s", (int) sizeof(f->attested.vm_id) - 1,
+                       f->imds.compute.vm_id.value);
 }
 
 static void same_str(const struct imds_str *a, const struct imds_str *b)

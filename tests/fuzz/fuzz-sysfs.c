@@ -68,7 +68,7 @@ static void cleanup(void)
         char cmd[PATH_MAX + 16];
 
         if (tmpdir[0]) {
-                snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmpdir);
+                FUZZ_FMT(cmd, "rm -rf '%s'", tmpdir);
                 if (system(cmd) != 0)
                         fprintf(stderr, "fuzz-sysfs: could not remove %s\n", tmpdir);
         }
@@ -79,7 +79,7 @@ static void put(const char *dir, const char *rel, const void *p, size_t n)
         char path[PATH_MAX];
         int fd;
 
-        snprintf(path, sizeof(path), "%s/%s", dir, rel);
+        FUZZ_FMT(path, "%s/%s", dir, rel);
         fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
         if (fd < 0 || (n && write(fd, p, n) != (ssize_t) n))
                 abort();
@@ -116,13 +116,13 @@ static void setup_tree(void)
                 { "tree/chain2", "a/b/file" },
         };
 
-        snprintf(path, sizeof(path), "%s/tree/a/b", tmpdir);
-        snprintf(tree_real, sizeof(tree_real), "mkdir -p '%s'", path);
+        FUZZ_FMT(path, "%s/tree/a/b", tmpdir);
+        FUZZ_FMT(tree_real, "mkdir -p '%s'", path);
         if (system(tree_real) != 0)
                 abort();
         put(tmpdir, "tree/a/b/file", "x\n", 2);
         for (size_t i = 0; i < sizeof(links) / sizeof(links[0]); i++) {
-                snprintf(path, sizeof(path), "%s/%s", tmpdir, links[i].link);
+                FUZZ_FMT(path, "%s/%s", tmpdir, links[i].link);
                 if (symlink(links[i].target, path) < 0)
                         abort();
         }
@@ -139,22 +139,22 @@ static void setup_host(void)
 
         roots = roots && *roots ? roots : FUZZ_HOSTROOTS;
         fixtures = fixtures && *fixtures ? fixtures : FUZZ_IMDS_FIXTURES;
-        snprintf(path, sizeof(path), "%s/d4sv5/sys/block", roots);
+        FUZZ_FMT(path, "%s/d4sv5/sys/block", roots);
         if (!*roots || access(path, F_OK) < 0) {
                 fprintf(stderr, "fuzz-sysfs: no fixture host roots (HOSTROOTS); mode 3 disabled\n");
                 return;
         }
-        snprintf(cmd, sizeof(cmd), "cp -a '%s/d4sv5' '%s/host'", roots, tmpdir);
+        FUZZ_FMT(cmd, "cp -a '%s/d4sv5' '%s/host'", roots, tmpdir);
         if (system(cmd) != 0)
                 abort();
-        snprintf(path, sizeof(path), "%s/host", tmpdir);
+        FUZZ_FMT(path, "%s/host", tmpdir);
         if (sysroot_open(path, &host_root) < 0)
                 abort();
         for (size_t i = 0; i < N_HOST_FILES; i++) {
-                snprintf(path, sizeof(path), "%s/host/%s", tmpdir, host_files[i]);
+                FUZZ_FMT(path, "%s/host/%s", tmpdir, host_files[i]);
                 host_orig[i] = slurp(path, NULL);
         }
-        snprintf(path, sizeof(path), "%s/d4sv5.json", fixtures);
+        FUZZ_FMT(path, "%s/d4sv5.json", fixtures);
         json = slurp(path, &len);
         compute = calloc(1, sizeof(*compute));
         if (!compute || imds_compute_parse(json, len, compute, err, sizeof(err)) < 0)
@@ -170,10 +170,10 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
         if (!mkdtemp(tmpdir))
                 abort();
         atexit(cleanup);
-        snprintf(tree_real, sizeof(tree_real), "mkdir -p '%s/attr'", tmpdir);
+        FUZZ_FMT(tree_real, "mkdir -p '%s/attr'", tmpdir);
         if (system(tree_real) != 0)
                 abort();
-        snprintf(tree_real, sizeof(tree_real), "%s/attr", tmpdir);
+        FUZZ_FMT(tree_real, "%s/attr", tmpdir);
         if (sysroot_open(tree_real, &attr_root) < 0)
                 abort();
         setup_tree();
@@ -302,9 +302,9 @@ static void host(const char *rest)
         for (size_t i = 0; i < N_HOST_FILES; i++) {
                 const char *val = fields[i] ? fields[i] : host_orig[i];
 
-                snprintf(path, sizeof(path), "%s/host", tmpdir);
+                FUZZ_FMT(path, "%s/host", tmpdir);
                 if (!strcmp(val, "-")) {
-                        snprintf(path, sizeof(path), "%s/host/%s", tmpdir, host_files[i]);
+                        FUZZ_FMT(path, "%s/host/%s", tmpdir, host_files[i]);
                         (void) unlink(path);
                 } else
                         put(path, host_files[i], val, strlen(val));
@@ -318,7 +318,8 @@ static void host(const char *rest)
         f->attested.state = ATTESTED_OK;
         strcpy(f->attested.nonce, "0123456789abcdef0123456789abcdef");
         strcpy(f->attested.nonce_requested, f->attested.nonce);
-        snprintf(f->attested.vm_id, sizeof(f->attested.vm_id), "%s", compute->vm_id.value);
+        snprintf(f->attested.vm_id, sizeof(f->attested.vm_id), "%.*s", (int) sizeof(f->attested.vm_id) - 1,
+                 compute->vm_id.value);
         f->attested.expires_at = 2000000000;
         {
                 const struct policy_opts po = { .now = 1999995000, .resource_tolerance_mib = 1024 };

@@ -26,6 +26,15 @@ int LLVMFuzzerInitialize(int *argc, char ***argv);
                 }                                                                       \
         } while (0)
 
+/* snprintf into an array that must hold the whole text: the harness's own
+ * paths and commands are never cut short. */
+#define FUZZ_FMT(buf, ...)                                                              \
+        do {                                                                            \
+                int fuzz_n_ = snprintf((buf), sizeof(buf), __VA_ARGS__);                \
+                if (fuzz_n_ < 0 || (size_t) fuzz_n_ >= sizeof(buf))                     \
+                        abort();                                                        \
+        } while (0)
+
 /* The input as a C string: an exact-size heap copy, so ASan catches a read
  * one byte past the terminator. Embedded NULs simply end the string, as they
  * would for text read from a file. */

@@ -318,7 +318,7 @@ static void test_spool_head_of_line(void **state)
         assert_int_equal(spool_count(aside), 1);
         char kept[PATH_MAX], name[64];
         store_name(1800000000, 6, name);
-        snprintf(kept, sizeof(kept), "%s/%s", aside, name);
+        assert_true(snprintf(kept, sizeof(kept), "%s/%s", aside, name) < (int) sizeof(kept));
         assert_int_equal(access(kept, F_OK), 0);
 
         char cmd[PATH_MAX + 16];
