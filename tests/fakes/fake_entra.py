@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""TEST-ONLY fake of the two Microsoft Entra token sources agent/aztoken.c
+"""TEST-ONLY fake of the two Microsoft Entra token sources fleet/aztoken.c
 uses, for hostenc's integration tests:
 
 - the token endpoint for workload identity,

@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Entra tokens for Blob Storage (agent/aztoken.c) through the transport
+/* Entra tokens for Blob Storage (fleet/aztoken.c) through the transport
  * seam: request shapes for workload identity and managed identity, the
  * cache and its refresh window on the caller's clock, and every malformed
  * answer failing without a token. */

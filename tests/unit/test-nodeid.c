@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* Binding evidence to Nodes by identity (agent/nodeid.c): the systemUUID
+/* Binding evidence to Nodes by identity (fleet/nodeid.c): the systemUUID
  * forms accepted, providerID through the ARM export, and every way a claim
  * can disagree with the identity. */
 #include "testutil.h"

@@ -369,7 +369,7 @@ static void test_local_nvme(void **state)
         expect("local-nvme", "unknown", "LocalNvmeSizeUnknown", "compliant");
 }
 
-/* The size table (data/vmsizes.tsv, generated into agent/vmsizes_table.h):
+/* The size table (data/vmsizes.tsv, generated into evidence/vmsizes_table.h):
  * the largest local NVMe layout, and a size that has none. */
 static void test_local_nvme_table(void **state)
 {
