@@ -16,6 +16,7 @@
 #include "cli.h"
 #include "keyfile.h"
 #include "collect.h"
+#include "http.h"
 #include "dsse.h"
 #include "fileio.h"
 #include "jlog.h"
@@ -39,13 +40,17 @@ struct collect_opts {
 
 static void usage(FILE *out)
 {
-        fputs("Usage: hostenc collect --listen HOST:PORT --store DIR [OPTIONS]\n"
+        fputs("Usage: hostenc collect --listen HOST:PORT --store URL [OPTIONS]\n"
               "Receives the agents' evidence (POST /v1/evidence), verifies each envelope on\n"
               "receipt with the same checks as 'hostenc verify', stores the valid ones in an\n"
               "append-only, content-addressed store, and detects gaps and replays per key.\n"
               "Serves /metrics, /livez and /readyz. Stops on SIGTERM. See docs/collector.md.\n\n"
               "  --listen HOST:PORT     address to serve on (IPv4, or [IPv6]; port 0 = any free)\n"
-              "  --store DIR            the store (created if missing; one collector per store)\n"
+              "  --store URL            file:DIR (or DIR): a local store, created if missing, one\n"
+              "                         collector per store; azblob://ACCOUNT/CONTAINER[?endpoint=URL]:\n"
+              "                         Azure Blob Storage, shared by any number of collectors\n"
+              "                         (credentials: AZURE_STORAGE_KEY[_FILE], AZURE_STORAGE_SAS_TOKEN\n"
+              "                         [_FILE], else workload or managed identity)\n"
               "  --tls-cert FILE        PEM certificate (chain) to serve HTTPS with\n"
               "  --tls-key FILE         its PEM private key (not readable by group or other)\n"
               "  --token-file FILE      require 'Authorization: Bearer <token in FILE>' (re-read\n"
@@ -180,7 +185,8 @@ struct resources {
         struct trust_store *trust;
         struct signing_key *summary_key;
         char *tls_cert, *tls_key;
-        struct cstore *store;
+        struct http_transport *http;    /* for an azblob:// store */
+        struct store *store;
         struct collector *collector;
         struct httpd *httpd;
 };
@@ -189,7 +195,8 @@ static void resources_done(struct resources *res)
 {
         httpd_stop(res->httpd);
         collector_free(res->collector);
-        cstore_close(res->store);
+        store_close(res->store);
+        http_curl_free(res->http);
         signing_key_free(res->summary_key);
         trust_store_free(res->trust);
         free(res->tls_cert);
@@ -232,7 +239,9 @@ static int load(const struct collect_opts *o, struct resources *res)
                         return EXIT_CONFIG;
                 }
         }
-        r = cstore_open(o->store, &res->store, err, sizeof(err));
+        if (store_url_is_azblob(o->store) && http_curl_new(&res->http) < 0)
+                return EXIT_SOFTWARE;
+        r = store_open(o->store, res->http, &res->store, err, sizeof(err));
         if (r < 0) {
                 log_error("--store %s: %s", o->store, err);
                 return EXIT_CONFIG;
@@ -262,8 +271,8 @@ static int serve(const struct collect_opts *o, struct resources *res)
         const char *colon;
 
         /* Read before the listener's thread starts to change them. */
-        snprintf(count, sizeof(count), "%llu", (unsigned long long) cstore_envelopes(res->store));
-        snprintf(keys, sizeof(keys), "%llu", (unsigned long long) cstore_keys(res->store));
+        snprintf(count, sizeof(count), "%llu", (unsigned long long) store_envelopes(res->store));
+        snprintf(keys, sizeof(keys), "%llu", (unsigned long long) store_keys(res->store));
         if (collector_new(&cfg, res->store, &res->collector) < 0)
                 return EXIT_SOFTWARE;
         collector_routes(res->collector, &routes);
@@ -276,7 +285,7 @@ static int serve(const struct collect_opts *o, struct resources *res)
         snprintf(port, sizeof(port), "%u", httpd_port(res->httpd));
         snprintf(addr, sizeof(addr), "%.*s:%s", (int) (colon - o->listen), o->listen, port);
         jlog("info", "listening", "address", addr, "tls", o->tls_cert ? "true" : "false", "auth",
-             o->token_file ? "bearer-token" : "none", "store", o->store, "storedEnvelopes", count, "keys", keys,
+             o->token_file ? "bearer-token" : "none", "store", res->store->url, "storedEnvelopes", count, "keys", keys,
              "summaries", o->summary_key ? "true" : "false", NULL);
         return 0;
 }

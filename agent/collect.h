@@ -11,7 +11,7 @@
 #include <stdint.h>
 #include <time.h>
 
-#include "collect_store.h"
+#include "store_iface.h"
 #include "crypto.h"
 #include "httpd.h"
 
@@ -32,7 +32,7 @@ struct collector_config {
 
 struct collector;
 
-int collector_new(const struct collector_config *cfg, struct cstore *store, struct collector **ret);
+int collector_new(const struct collector_config *cfg, struct store *store, struct collector **ret);
 void collector_free(struct collector *c);
 
 /* The routes for httpd_start_opts(); userdata is the collector. */

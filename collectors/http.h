@@ -4,6 +4,7 @@
 /* The HTTP transport seam: production uses http_curl.c, unit tests a table
  * of canned answers. */
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "buf.h"
@@ -20,11 +21,13 @@ struct http_request {
         const char *ca_file;            /* NULL = the system trust store */
         const char *client_cert;        /* mTLS, PEM; NULL = none */
         const char *client_key;
+        bool no_body;                   /* HEAD: the answer has headers only */
 };
 
 struct http_response {
         long status;
         long retry_after_s;             /* -1 when absent or unparsable */
+        char ms_error_code[64];         /* x-ms-error-code (Azure Storage), "" when absent */
         struct buf body;
 };
 
