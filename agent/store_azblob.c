@@ -228,7 +228,7 @@ static void key_hash(const char *key_id, uint8_t out[32], char hex[65])
 static int parse_key_marker(const char *name, uint8_t kh[32], uint64_t *seq, uint8_t digest[32],
                             enum chain_status *chain, const char **vm)
 {
-        char inv[21];
+        char inv[21], hex[65];
         const char *p = name + 5, *dash;
         uint64_t v;
         int c;
@@ -249,7 +249,12 @@ static int parse_key_marker(const char *name, uint8_t kh[32], uint64_t *seq, uin
                         break;
         if (c == CHAIN_COUNT || !safe_vm(dash + 1))
                 return -EBADMSG;
-        if (hex_decode(p, kh, 32) < 0 || hex_decode(p + 86, digest, 32) < 0)
+        memcpy(hex, p, 64);
+        hex[64] = '\0';
+        if (hex_decode(hex, kh, 32) < 0)
+                return -EBADMSG;
+        memcpy(hex, p + 86, 64);
+        if (hex_decode(hex, digest, 32) < 0)
                 return -EBADMSG;
         *seq = UINT64_MAX - v;
         *chain = (enum chain_status) c;
