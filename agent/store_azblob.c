@@ -360,7 +360,7 @@ static enum chain_status a_chain(void *impl, const char *key_id, uint64_t sequen
         pthread_mutex_lock(&s->state);
         c = decide(table_get(&s->keys, kh), sequence, previous);
         pthread_mutex_unlock(&s->state);
-        if (c == CHAIN_OK || refresh_head(s, hex) < 0)
+        if (c == CHAIN_OK || c == CHAIN_REPLAY || refresh_head(s, hex) < 0)
                 return c;
         pthread_mutex_lock(&s->state);
         c = decide(table_get(&s->keys, kh), sequence, previous);
