@@ -179,6 +179,17 @@ def main():
     print('audit azblob:// over %d vm/ entries of %d VMs (filled in %.0f s): %.2f s, max RSS %.0f MiB, '
           '%d List Blobs pages, %d envelope GETs (exit %d)' % (n, ARGS.vms, fill, a_big[0], a_big[1], lists, gets,
                                                                 a_big[2]))
+    # Invariants (the smoke run in the bench suite fails on these, never on timing):
+    # the audit reads one envelope per VM and one List page per 2,000 entries.
+    bad = []
+    if a_big[2] not in (0, 1) or a_file[2] not in (0, 1) or a_blob[2] not in (0, 1):
+        bad.append('an audit failed: exits %d %d %d' % (a_file[2], a_blob[2], a_big[2]))
+    if gets != ARGS.vms:
+        bad.append('audit fetched %d envelopes for %d VMs' % (gets, ARGS.vms))
+    if lists != (n + 1999) // 2000:
+        bad.append('audit listed %d pages for %d entries' % (lists, n))
+    if bad:
+        sys.exit('bench/blob.py: ' + '; '.join(bad))
 
 
 if __name__ == '__main__':
