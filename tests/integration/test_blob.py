@@ -176,6 +176,26 @@ class Blob(tc.Collect):
         _, m = c3.metrics()
         self.assertEqual(m['hostenc_collect_store_envelopes'], len(chain) + 7)
 
+    def test_kill_loses_nothing_acknowledged(self):
+        """SIGKILL in the middle of a burst: every envelope answered 200/201
+        has its commit point (keys/ marker) in the container; the retries
+        through another replica fill in the rest, each stored once."""
+        name = self.container()
+        url = self.azurite.url(name)
+        envs = self.signed_run(48)
+        c = self.blob_collector(url, name='killed')
+        acked, others = self.push_until_killed(c, envs, tc.signal.SIGKILL)
+        self.assertEqual(c.proc.returncode, -tc.signal.SIGKILL)
+        committed = {n.split('/')[2][21:85] for n in self.names(name, 'keys/')}
+        self.assertLessEqual(acked, committed, 'an acknowledged envelope was lost')
+        self.assertLessEqual(acked, {n[-69:-5] for n in self.names(name, 'objects/')})
+        c2 = self.blob_collector(url, name='after-kill')
+        for env in envs:
+            self.assertIn(c2.post(env)[0], (200, 201))
+        keys = self.names(name, 'keys/')
+        self.assertEqual(sorted(n.split('/')[2][21:85] for n in keys), sorted(tc.sha(e) for e in envs))
+        self.assertEqual(len(self.names(name, 'objects/')), len(envs))
+
     # --- faults ---------------------------------------------------------------------------
 
     def fault_collector(self, name):
