@@ -4,7 +4,6 @@
 /* The HTTP transport seam: production uses http_curl.c, unit tests a table
  * of canned answers. */
 
-#include <stdbool.h>
 #include <stddef.h>
 
 #include "buf.h"
@@ -21,7 +20,6 @@ struct http_request {
         const char *ca_file;            /* NULL = the system trust store */
         const char *client_cert;        /* mTLS, PEM; NULL = none */
         const char *client_key;
-        bool no_body;                   /* HEAD: the answer has headers only */
 };
 
 struct http_response {

@@ -116,8 +116,6 @@ static int build_headers(const char *const *headers, struct curl_slist **ret)
 
 static bool set_method(CURL *h, const struct http_request *req)
 {
-        if (req->no_body)
-                return curl_easy_setopt(h, CURLOPT_NOBODY, 1L) == CURLE_OK;
         if (!req->method || !strcmp(req->method, "GET"))
                 return curl_easy_setopt(h, CURLOPT_HTTPGET, 1L) == CURLE_OK;
         return curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, req->method) == CURLE_OK &&
