@@ -309,7 +309,8 @@ static void pause_ms(long ms)
                 ;
 }
 
-static int attempt(struct azblob *b, const struct call *c, const char *url, struct http_response *resp)
+static int attempt(struct azblob *b, const struct call *c, const char *url, struct http_response *resp,
+                   bool *auth_failed)
 {
         char date[32], xdate[64], ctype[160], auth[AUTH_MAX];
         const char *headers[8];
@@ -321,6 +322,7 @@ static int attempt(struct azblob *b, const struct call *c, const char *url, stru
         r = authorization(b, c, date, auth, sizeof(auth));
         if (r < 0) {
                 explicit_bzero(auth, sizeof(auth));
+                *auth_failed = true;
                 return r;
         }
         headers[n++] = xdate;
@@ -353,7 +355,7 @@ static int attempt(struct azblob *b, const struct call *c, const char *url, stru
 static int call(struct azblob *b, const struct call *c, struct http_response *resp, char *err, size_t errsz)
 {
         _cleanup_(buf_done) struct buf url = BUF_INIT(16 * 1024);
-        bool refreshed = false;
+        bool refreshed = false, auth_failed = false;
         long backoff = 100;
         int r = build_url(b, c, &url);
 
@@ -363,7 +365,11 @@ static int call(struct azblob *b, const struct call *c, struct http_response *re
                 long wait;
 
                 *resp = (struct http_response){ .retry_after_s = -1 };
-                r = attempt(b, c, url.data, resp);
+                r = attempt(b, c, url.data, resp, &auth_failed);
+                if (auth_failed)
+                        /* The token source retries on its own. */
+                        return fail(err, errsz, r, "no access token for Blob Storage (workload or managed "
+                                    "identity): %s", strerror(-r));
                 if (r == 0 && (resp->status == 401 || resp->status == 403) && b->bearer && !refreshed) {
                         /* An expired or revoked token: one fresh one, at once. */
                         b->bearer->invalidate(b->bearer->userdata);

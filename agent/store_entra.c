@@ -22,11 +22,14 @@ int store_entra_new(const struct http_transport *t, struct azblob_bearer **ret)
 {
         struct azblob_bearer *b = calloc(1, sizeof(*b));
         struct aztoken *a;
+        const char *imds;
         int r;
 
         if (!b)
                 return -ENOMEM;
-        r = aztoken_new(t, STORE_ENTRA_IMDS, &a);
+        /* HOSTENC_IMDS_URL: the tests' fake IMDS (a runtime seam, as --imds-url is for the agent). */
+        imds = getenv("HOSTENC_IMDS_URL");
+        r = aztoken_new(t, imds && *imds ? imds : STORE_ENTRA_IMDS, &a);
         if (r < 0) {
                 free(b);
                 return r;

@@ -135,11 +135,12 @@ class Blob(tc.Collect):
         self.assertNotEqual(p.returncode, 0)
         self.assertRegex(p.stderr, r'--store .*HTTP 403')
         self.assertNotIn(wrong, p.stderr)
-        # No credentials at all (and no identity): refused at start.
-        p = subprocess.run([HOSTENC] + bad.args, capture_output=True, text=True, timeout=60,
-                           env={k: v for k, v in os.environ.items() if not k.startswith('AZURE_')})
+        # No credentials and no identity (IMDS refuses): refused at start, in one line.
+        env = {k: v for k, v in os.environ.items() if not k.startswith('AZURE_')}
+        env['HOSTENC_IMDS_URL'] = 'http://127.0.0.1:%d' % blobenv.free_port()
+        p = subprocess.run([HOSTENC] + bad.args, capture_output=True, text=True, timeout=120, env=env)
         self.assertNotEqual(p.returncode, 0)
-        self.assertIn('no credentials', p.stderr)
+        self.assertRegex(p.stderr, r'--store azblob://\S+: (no credentials|no access token for Blob Storage)')
 
     # --- several collectors ---------------------------------------------------------------
 
