@@ -229,7 +229,7 @@ int azblob_sign(const uint8_t *key, size_t keylen, const char *string_to_sign, c
                 r = base64_encode(mac, sizeof(mac), &b64);
         if (r < 0)
                 return r;
-        if (strlen(b64) != 44)
+        if (!b64 || strlen(b64) != 44)
                 return -EINVAL;
         memcpy(out, b64, 45);
         return 0;
@@ -359,6 +359,7 @@ static int call(struct azblob *b, const struct call *c, struct http_response *re
         long backoff = 100;
         int r = build_url(b, c, &url);
 
+        *resp = (struct http_response){ .retry_after_s = -1 };
         if (r < 0)
                 return fail(err, errsz, r, "out of memory");
         for (unsigned i = 0;; i++) {
@@ -419,7 +420,7 @@ int azblob_put_new(struct azblob *b, const char *name, const char *data, size_t 
         const struct call c = { .method = "PUT", .name = name, .body = data ? data : "", .len = len,
                                 .content_type = content_type, .if_none_match = true, .block_blob = true,
                                 .max_body = SMALL_BODY_MAX };
-        struct http_response resp;
+        struct http_response resp = { .status = 0 };
         int r;
 
         if (!*name || strlen(name) > NAME_MAX_LEN || !all_of(name, strlen(name), "ABCDEFGHIJKLMNOPQRSTUVWXYZ._/-"))
@@ -443,7 +444,7 @@ int azblob_put_new(struct azblob *b, const char *name, const char *data, size_t 
 int azblob_get(struct azblob *b, const char *name, size_t max, char **ret, size_t *ret_len, char *err, size_t errsz)
 {
         const struct call c = { .method = "GET", .name = name, .max_body = max };
-        struct http_response resp;
+        struct http_response resp = { .status = 0 };
         char *data;
         int r = call(b, &c, &resp, err, errsz);
 
@@ -470,7 +471,7 @@ int azblob_create_container(struct azblob *b, char *err, size_t errsz)
 {
         static const char *const q[] = { "restype", "container", NULL };
         const struct call c = { .method = "PUT", .query = q, .max_body = SMALL_BODY_MAX };
-        struct http_response resp;
+        struct http_response resp = { .status = 0 };
         int r = call(b, &c, &resp, err, errsz);
 
         if (r < 0)
@@ -586,7 +587,7 @@ int azblob_list(struct azblob *b, const char *prefix, size_t limit, int (*each)(
                                     *marker ? "prefix" : "restype", *marker ? prefix : "container",
                                     *marker ? "restype" : NULL, "container", NULL };
                 const struct call c = { .method = "GET", .query = q, .max_body = LIST_BODY_MAX };
-                struct http_response resp;
+                struct http_response resp = { .status = 0 };
 
                 r = call(b, &c, &resp, err, errsz);
                 if (r < 0)

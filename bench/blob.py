@@ -135,14 +135,18 @@ def populate(port, container, envs, entries, vms):
             names.append(('vm/%s/20261204T%06dZ-%06d-%s.json' % (vm, i, i + 1, s), b''))
     def put(item):
         name, body = item
+        status = None
         for _ in range(5):
-            status, _, _ = blobenv.shared_key_request(port, 'PUT', '/%s/%s' % (container, name), body=body,
-                                                      headers={'Content-Type': 'application/octet-stream',
-                                                               'x-ms-blob-type': 'BlockBlob'})
+            try:
+                status, _, _ = blobenv.shared_key_request(port, 'PUT', '/%s/%s' % (container, name), body=body,
+                                                          headers={'Content-Type': 'application/octet-stream',
+                                                                   'x-ms-blob-type': 'BlockBlob'}, timeout=120)
+            except OSError as e:
+                status = type(e).__name__
             if status in (201, 409):
                 return
-        raise RuntimeError('PUT %s: %d' % (name, status))
-    with concurrent.futures.ThreadPoolExecutor(16) as pool:
+        raise RuntimeError('PUT %s: %s' % (name, status))
+    with concurrent.futures.ThreadPoolExecutor(8) as pool:
         list(pool.map(put, names))
     return per_vm * vms
 
@@ -152,7 +156,8 @@ def main():
     envs, trust = make_envelopes(tmp, ARGS.envelopes)
     key_env = {'AZURE_STORAGE_KEY': blobenv.KEY}
     rows = []
-    with blobenv.Azurite() as az:
+    # In memory: the figure is the collector's and audit's, not Azurite's disk persistence.
+    with blobenv.Azurite(in_memory=True) as az:
         store_dir = os.path.join(tmp, 'store')
         file_rate = ingest(tmp, 'file:' + store_dir, envs, trust, {})
         url = az.url('bench')

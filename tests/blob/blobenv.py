@@ -39,6 +39,9 @@ def free_port():
 
 
 class Azurite:
+    def __init__(self, in_memory=False):
+        self.in_memory = in_memory
+
     def __enter__(self):
         if not os.path.exists(AZURITE):
             raise RuntimeError('Azurite is not installed: run npm ci in tests/blob (scripts/install-deps.sh does)')
@@ -47,7 +50,7 @@ class Azurite:
         self.log = open(os.path.join(self.dir, 'azurite.log'), 'wb')
         self.proc = subprocess.Popen([AZURITE, '--blobHost', '127.0.0.1', '--blobPort', str(self.port),
                                       '--location', self.dir, '--skipApiVersionCheck', '--loose', '--silent',
-                                      '--disableTelemetry'],
+                                      '--disableTelemetry'] + (['--inMemoryPersistence'] if self.in_memory else []),
                                      stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
@@ -82,7 +85,7 @@ def _date():
     return datetime.datetime.now(datetime.timezone.utc).strftime('%a, %d %b %Y %H:%M:%S GMT')
 
 
-def shared_key_request(port, method, path, query=None, body=b'', headers=None):
+def shared_key_request(port, method, path, query=None, body=b'', headers=None, timeout=30):
     """A signed request to Azurite; path without the account, e.g. /c/blob."""
     query = query or {}
     headers = dict(headers or {})
@@ -96,7 +99,7 @@ def shared_key_request(port, method, path, query=None, body=b'', headers=None):
                      '', headers.get('If-None-Match', ''), '', '']) + '\n' + canon_headers + canon_res
     sig = base64.b64encode(hmac.new(base64.b64decode(KEY), sts.encode(), hashlib.sha256).digest()).decode()
     headers['Authorization'] = 'SharedKey %s:%s' % (ACCOUNT, sig)
-    conn = http.client.HTTPConnection('127.0.0.1', port, timeout=30)
+    conn = http.client.HTTPConnection('127.0.0.1', port, timeout=timeout)
     try:
         url = full + ('?' + urllib.parse.urlencode(query) if query else '')
         conn.request(method, url, body=body, headers=headers)
