@@ -49,8 +49,8 @@ class Azurite:
         self.port = free_port()
         self.log = open(os.path.join(self.dir, 'azurite.log'), 'wb')
         self.proc = subprocess.Popen([AZURITE, '--blobHost', '127.0.0.1', '--blobPort', str(self.port),
-                                      '--location', self.dir, '--skipApiVersionCheck', '--loose', '--silent',
-                                      '--disableTelemetry'] + (['--inMemoryPersistence'] if self.in_memory else []),
+                                      '--skipApiVersionCheck', '--loose', '--silent', '--disableTelemetry'] +
+                                     (['--inMemoryPersistence'] if self.in_memory else ['--location', self.dir]),
                                      stdout=self.log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline:
