@@ -26,6 +26,7 @@ struct http_request {
 struct http_response {
         long status;
         long retry_after_s;             /* -1 when absent or unparsable */
+        char ms_error_code[64];         /* x-ms-error-code (Azure Storage), "" when absent */
         struct buf body;
 };
 

@@ -35,21 +35,34 @@ static size_t on_body(char *p, size_t size, size_t nmemb, void *userdata)
         return n;
 }
 
+/* The value of header line p (n bytes) if it is name (with its colon),
+ * stripped, into v; false if it is another header or does not fit. */
+static bool header_value(const char *p, size_t n, const char *name, char *v, size_t vsz)
+{
+        size_t l = strlen(name);
+        char *t;
+
+        if (n <= l || n - l >= vsz || strncasecmp(p, name, l) != 0)
+                return false;
+        memcpy(v, p + l, n - l);
+        v[n - l] = '\0';
+        t = strstrip(v);
+        memmove(v, t, strlen(t) + 1);
+        return true;
+}
+
 static size_t on_header(char *p, size_t size, size_t nmemb, void *userdata)
 {
         struct sink *s = userdata;
         size_t n = size * nmemb;
-        static const char name[] = "retry-after:";
-        char v[32];
+        char v[64];
         uint64_t secs;
 
-        if (n > sizeof(name) - 1 && n - (sizeof(name) - 1) < sizeof(v) &&
-            strncasecmp(p, name, sizeof(name) - 1) == 0) {
-                memcpy(v, p + sizeof(name) - 1, n - (sizeof(name) - 1));
-                v[n - (sizeof(name) - 1)] = '\0';
-                if (parse_u64(strstrip(v), &secs) == 0 && secs < 3600)
+        if (header_value(p, n, "retry-after:", v, sizeof(v))) {
+                if (parse_u64(v, &secs) == 0 && secs < 3600)
                         s->resp->retry_after_s = (long) secs;
-        }
+        } else if (header_value(p, n, "x-ms-error-code:", v, sizeof(v)))
+                memcpy(s->resp->ms_error_code, v, sizeof(v));
         return n;
 }
 

@@ -10,6 +10,7 @@
 #include <openssl/ec.h>
 #include <openssl/err.h>
 #include <openssl/evp.h>
+#include <openssl/hmac.h>
 #include <openssl/pem.h>
 #include <openssl/pkcs7.h>
 #include <openssl/x509.h>
@@ -115,6 +116,15 @@ int trust_store_from_pem(const char *pem, size_t len, struct trust_store **ret)
 unsigned trust_store_anchor_count(const struct trust_store *t)
 {
         return t->n_anchors;
+}
+
+int hmac_sha256(const void *key, size_t keylen, const void *msg, size_t n, uint8_t out[32])
+{
+        unsigned int len = 32;
+
+        if (keylen > INT32_MAX)
+                return -EINVAL;
+        return HMAC(EVP_sha256(), key, (int) keylen, msg, n, out, &len) && len == 32 ? 0 : -EIO;
 }
 
 void sha256(const void *p, size_t n, uint8_t out[32])

@@ -18,6 +18,8 @@ struct trust_store *trust_store_free(struct trust_store *t);
 unsigned trust_store_anchor_count(const struct trust_store *t);
 
 void sha256(const void *p, size_t n, uint8_t out[32]);
+/* HMAC-SHA256 (Azure Storage Shared Key and SAS signatures). */
+int hmac_sha256(const void *key, size_t keylen, const void *msg, size_t n, uint8_t out[32]);
 void hex_encode(const uint8_t *p, size_t n, char *out); /* out: 2n+1 bytes */
 
 /* Standard base64, whitespace ignored. Returns newly allocated bytes. */

@@ -18,6 +18,7 @@
 #include "dsse.h"
 #include "fileio.h"
 #include "macro.h"
+#include "store_iface.h"
 #include "strparse.h"
 #include "verify.h"
 
@@ -35,7 +36,7 @@ struct audit_opts {
 
 static void usage(void)
 {
-        puts("Usage: hostenc audit [OPTIONS] ENVELOPE...|DIR|COLLECTOR-STORE\n"
+        puts("Usage: hostenc audit [OPTIONS] ENVELOPE...|DIR|COLLECTOR-STORE|azblob://ACCOUNT/CONTAINER\n"
              "Verifies every envelope (as hostenc verify does), keeps each VM's freshest valid\n"
              "one, binds it to a Node by identity (systemUUID, or providerID through --arm;\n"
              "never by the name it claims), and reports the fleet: nodes without evidence,\n"
@@ -164,11 +165,40 @@ static void audit_dir(struct run *r, const char *dir, unsigned depth)
         free(list);
 }
 
+static bool audit_blob(void *userdata, const char *name, const char *data, size_t len)
+{
+        struct run *r = userdata;
+        struct verify_result res = { .reason = VERIFY_VALID };
+
+        verify_envelope(&r->v, data, len, &res);
+        if (audit_add_result(&r->a, name, &res) < 0)
+                r->errors = true;
+        return res.reason == VERIFY_VALID;
+}
+
+/* A container: each VM's newest envelope only (and older ones while those are not valid). */
+static void audit_azblob(struct run *r, const char *url)
+{
+        struct http_transport *http = NULL;
+        char err[320] = "out of memory";
+
+        if (http_curl_new(&http) < 0 || store_read_freshest(url, http, audit_blob, r, err, sizeof(err)) < 0) {
+                log_error("audit: %s: %s", url, err);
+                r->errors = true;
+        }
+        http_curl_free(http);
+}
+
 static void audit_path(struct run *r, const char *p)
 {
         char objects[PATH_MAX];
         struct stat st;
 
+        if (store_url_is_azblob(p)) {
+                audit_azblob(r, p);
+                return;
+        }
+        p = store_url_dir(p);
         if (stat(p, &st) < 0 || !S_ISDIR(st.st_mode)) {
                 audit_file(r, p);
                 return;

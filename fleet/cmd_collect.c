@@ -17,6 +17,7 @@
 #include "options.h"
 #include "keyfile.h"
 #include "collect.h"
+#include "http.h"
 #include "dsse.h"
 #include "fileio.h"
 #include "log.h"
@@ -43,13 +44,17 @@ struct collect_opts {
 
 static void usage(FILE *out)
 {
-        fputs("Usage: hostenc collect --listen HOST:PORT --store DIR [OPTIONS]\n"
+        fputs("Usage: hostenc collect --listen HOST:PORT --store URL [OPTIONS]\n"
               "Receives the agents' evidence (POST /v1/evidence), verifies each envelope on\n"
               "receipt with the same checks as 'hostenc verify', stores the valid ones in an\n"
               "append-only, content-addressed store, and detects gaps and replays per key.\n"
               "Serves /metrics, /livez and /readyz. Stops on SIGTERM. See docs/collector.md.\n\n"
               "  --listen HOST:PORT     address to serve on (IPv4, or [IPv6]; port 0 = any free)\n"
-              "  --store DIR            the store (created if missing; one collector per store)\n"
+              "  --store URL            file:DIR (or DIR): a local store, created if missing, one\n"
+              "                         collector per store; azblob://ACCOUNT/CONTAINER[?endpoint=URL]:\n"
+              "                         Azure Blob Storage, shared by any number of collectors\n"
+              "                         (credentials: AZURE_STORAGE_KEY[_FILE], AZURE_STORAGE_SAS_TOKEN\n"
+              "                         [_FILE], else workload or managed identity)\n"
               "  --tls-cert FILE        PEM certificate (chain) to serve HTTPS with\n"
               "  --tls-key FILE         its PEM private key (not readable by group or other)\n"
               "  --token-file FILE      require 'Authorization: Bearer <token in FILE>' (re-read\n"
@@ -229,7 +234,8 @@ struct resources {
         struct collect_binding *binding;
         struct signing_key *summary_key;
         char *tls_cert, *tls_key;
-        struct cstore *store;
+        struct http_transport *http;    /* for an azblob:// store */
+        struct store *store;
         struct collector *collector;
         struct httpd *httpd;
         struct httpd *health;           /* --health-listen, or NULL */
@@ -240,7 +246,8 @@ static void resources_done(struct resources *res)
         httpd_stop(res->httpd);
         httpd_stop(res->health);
         collector_free(res->collector);
-        cstore_close(res->store);
+        store_close(res->store);
+        http_curl_free(res->http);
         collect_binding_free(res->binding);
         signing_key_free(res->summary_key);
         trust_store_free(res->trust);
@@ -254,7 +261,8 @@ static void resources_done(struct resources *res)
 static int load_binding(const struct collect_opts *o, struct resources *res)
 {
         const struct collect_binding_config cfg = {
-                .nodes_file = o->nodes_file, .arm_file = o->arm_file, .store_dir = o->store,
+                .nodes_file = o->nodes_file, .arm_file = o->arm_file,
+                .store_dir = store_url_is_azblob(o->store) ? NULL : store_url_dir(o->store),
                 .max_age_s = o->c.max_age_s, .domains = o->c.domains,
                 .trust_sha256 = res->trust_sha256,
         };
@@ -301,7 +309,9 @@ static int load(const struct collect_opts *o, struct resources *res)
                         return EXIT_CONFIG;
                 }
         }
-        r = cstore_open(o->store, &res->store, err, sizeof(err));
+        if (store_url_is_azblob(o->store) && http_curl_new(&res->http) < 0)
+                return EXIT_SOFTWARE;
+        r = store_open(o->store, res->http, &res->store, err, sizeof(err));
         if (r < 0) {
                 log_error("--store %s: %s", o->store, err);
                 return EXIT_CONFIG;
@@ -355,8 +365,8 @@ static int serve(const struct collect_opts *o, struct resources *res)
         const char *colon;
 
         /* Read before the listener's thread starts to change them. */
-        snprintf(count, sizeof(count), "%llu", (unsigned long long) cstore_envelopes(res->store));
-        snprintf(keys, sizeof(keys), "%llu", (unsigned long long) cstore_keys(res->store));
+        snprintf(count, sizeof(count), "%llu", (unsigned long long) store_envelopes(res->store));
+        snprintf(keys, sizeof(keys), "%llu", (unsigned long long) store_keys(res->store));
         if (collector_new(&cfg, res->store, &res->collector) < 0)
                 return EXIT_SOFTWARE;
         collector_routes(res->collector, &routes);
@@ -371,7 +381,7 @@ static int serve(const struct collect_opts *o, struct resources *res)
         snprintf(port, sizeof(port), "%u", httpd_port(res->httpd));
         snprintf(addr, sizeof(addr), "%.*s:%s", (int) (colon - o->listen), o->listen, port);
         jlog("info", "listening", "address", addr, "tls", o->tls_cert ? "true" : "false", "auth",
-             o->token_file ? "bearer-token" : "none", "store", o->store, "storedEnvelopes", count, "keys", keys,
+             o->token_file ? "bearer-token" : "none", "store", res->store->url, "storedEnvelopes", count, "keys", keys,
              "summaries", o->summary_key ? "true" : "false", "policySha256", collect_binding_policy(res->binding),
              NULL);
         return 0;

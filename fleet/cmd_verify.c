@@ -19,6 +19,7 @@
 #include "json.h"
 #include "macro.h"
 #include "report.h"
+#include "store_iface.h"
 #include "strparse.h"
 #include "verify.h"
 
@@ -30,9 +31,9 @@ struct verify_opts {
 
 static void usage(FILE *out)
 {
-        fputs("Usage: hostenc verify [OPTIONS] ENVELOPE...|DIR\n"
+        fputs("Usage: hostenc verify [OPTIONS] ENVELOPE...|DIR|azblob://ACCOUNT/CONTAINER\n"
               "Verifies DSSE envelopes written by 'hostenc check --attestation' offline\n"
-              "(a DIR means every *.json file in it):\n"
+              "(a DIR means every *.json file in it; a container, every envelope in it):\n"
               "signature, statement, key binding through the IMDS attested document (its\n"
               "chain checked at its own createdOn), subject, time window, freshness, and a\n"
               "re-appraisal of the facts. Exit 0 only if every envelope is valid.\n\n"
@@ -195,6 +196,34 @@ static void verify_dir(struct verifier *v, struct output *out, const char *dir)
         free(list);
 }
 
+struct blob_run {
+        struct verifier *v;
+        struct output *out;
+};
+
+static bool verify_blob(void *userdata, const char *name, const char *data, size_t len)
+{
+        struct blob_run *b = userdata;
+        struct verify_result r = { .reason = VERIFY_VALID };
+
+        verify_envelope(b->v, data, len, &r);
+        emit(b->out, name, &r);
+        return r.reason == VERIFY_VALID;
+}
+
+/* Every envelope in the container (objects/). */
+static void verify_azblob(struct verifier *v, struct output *out, const char *url)
+{
+        struct http_transport *http = NULL;
+        struct blob_run b = { .v = v, .out = out };
+        struct verify_result r = { .reason = VERIFY_UNREADABLE };
+
+        snprintf(r.detail, sizeof(r.detail), "out of memory");
+        if (http_curl_new(&http) < 0 || store_read_all(url, http, verify_blob, &b, r.detail, sizeof(r.detail)) < 0)
+                emit(out, url, &r);
+        http_curl_free(http);
+}
+
 static int run(const struct verify_opts *o, char **paths, int n)
 {
         struct trust_store *trust = NULL;
@@ -213,10 +242,14 @@ static int run(const struct verify_opts *o, char **paths, int n)
         if (verifier_init(&v) < 0 || (o->json && !(out.results = cJSON_CreateArray())))
                 goto out;
         for (int i = 0; i < n; i++) {
-                if (stat(paths[i], &st) == 0 && S_ISDIR(st.st_mode))
-                        verify_dir(&v, &out, paths[i]);
+                const char *p = store_url_dir(paths[i]);
+
+                if (store_url_is_azblob(p))
+                        verify_azblob(&v, &out, p);
+                else if (stat(p, &st) == 0 && S_ISDIR(st.st_mode))
+                        verify_dir(&v, &out, p);
                 else
-                        verify_file(&v, &out, paths[i]);
+                        verify_file(&v, &out, p);
         }
         if (o->json) {
                 cJSON *doc = cJSON_CreateObject();

@@ -83,7 +83,7 @@ struct commit_counters {
  * (which waits for the commit of anything staged before it). */
 struct pending {
         struct httpd_pending *http;
-        struct cstore_staged *staged;   /* NULL for a duplicate */
+        struct store_staged *staged;   /* NULL for a duplicate */
         struct cstore_entry entry;
         char peer[64];
         enum binding binding;           /* of a new envelope to a cluster Node */
@@ -94,7 +94,7 @@ struct pending {
 
 struct collector {
         struct collector_config cfg;
-        struct cstore *store;
+        struct store *store;
         struct verifier verifier;
         time_t cache_since;
         time_t token_logged;
@@ -115,7 +115,7 @@ struct collector {
 
 static void *committer_main(void *userdata);
 
-int collector_new(const struct collector_config *cfg, struct cstore *store, struct collector **ret)
+int collector_new(const struct collector_config *cfg, struct store *store, struct collector **ret)
 {
         struct collector *c = calloc(1, sizeof(*c));
 
@@ -393,7 +393,7 @@ static void route_deferred(void *userdata, struct httpd_pending *http)
         if (closing) {  /* never acknowledged; the agent sends it again */
                 struct httpd_reply rep;
 
-                cstore_staged_free(p->staged);
+                store_staged_free(c->store, p->staged);
                 free(p);
                 reply_error(&rep, 503, "the collector is shutting down");
                 httpd_answer(http, &rep);
@@ -422,7 +422,7 @@ static void ingest(struct collector *c, const char *body, size_t len, const char
         sha256(body, len, d);
         hex_encode(d, sizeof(d), p->entry.sha256);
         /* The same bytes as an envelope already taken: the same answer. */
-        if (cstore_lookup(c->store, p->entry.sha256, &p->entry)) {
+        if (store_lookup(c->store, p->entry.sha256, &p->entry)) {
                 defer(c, TAKE_PTR(p), ret);
                 return;
         }
@@ -439,7 +439,7 @@ static void ingest(struct collector *c, const char *body, size_t len, const char
         (void) strcpy_bounded(p->entry.verdict, sizeof(p->entry.verdict), r.verdict);
         p->entry.sequence = r.sequence;
         statement_previous(body, len, p->entry.previous);
-        p->entry.chain = cstore_chain(c->store, p->entry.key_id, p->entry.sequence, p->entry.previous);
+        p->entry.chain = store_chain(c->store, p->entry.key_id, p->entry.sequence, p->entry.previous);
         if (c->cfg.binding) {
                 collect_binding_refresh(c->cfg.binding);
                 p->binding = collect_binding_bind(c->cfg.binding, &r, p->node, sizeof(p->node), p->why,
@@ -457,7 +457,7 @@ static void ingest(struct collector *c, const char *body, size_t len, const char
         if (k < 0)
                 snprintf(err, sizeof(err), "summary: %s", strerror(-k));
         else
-                k = cstore_stage(c->store, &p->entry, body, len, summary, summary_len, &p->staged, err, sizeof(err));
+                k = store_stage(c->store, &p->entry, body, len, summary, summary_len, &p->staged, err, sizeof(err));
         if (k < 0) {
                 jlog("error", "store write failed; envelope not acknowledged", "sha256", p->entry.sha256, "error",
                      err, NULL);
@@ -497,7 +497,7 @@ static void log_accepted(const struct pending *p)
 /* One group: commit what was staged, then answer every request in it. */
 static void commit_batch(struct collector *c, struct pending *batch, bool broken)
 {
-        _cleanup_free_ struct cstore_staged **items = NULL;
+        _cleanup_free_ struct store_staged **items = NULL;
         struct pending *p, *next;
         size_t n = 0, total = 0;
         double t0 = ((double) mono_ms() / 1e3);
@@ -517,9 +517,11 @@ static void commit_batch(struct collector *c, struct pending *batch, bool broken
                 if (p->staged)
                         items[n++] = p->staged;
         if (r == 0)
-                r = cstore_commit(c->store, items, n, err, sizeof(err));
+                r = store_commit(c->store, items, n, err, sizeof(err));
         pthread_mutex_lock(&c->lock);
-        if (r < 0 && !c->broken) {
+        /* -EAGAIN: the store is unreachable for now (a Blob outage) but
+         * consistent; the agents keep the envelopes and send them again. */
+        if (r < 0 && r != -EAGAIN && !c->broken) {
                 c->broken = true;
                 snprintf(c->store_error, sizeof(c->store_error), "%s", err);
         }
@@ -540,13 +542,18 @@ static void commit_batch(struct collector *c, struct pending *batch, bool broken
                 }
         }
         pthread_mutex_unlock(&c->lock);
-        if (r < 0 && *err)
+        if (r == -EAGAIN)
+                jlog("error", "store write failed; envelopes not acknowledged, agents will send them again", "error",
+                     err, NULL);
+        else if (r < 0 && *err)
                 jlog("error", "store commit failed; nothing more is accepted until a restart", "error", err, NULL);
         for (p = batch; p; p = next) {
                 struct httpd_reply rep;
 
                 next = p->next;
-                if (r < 0)
+                if (r == -EAGAIN)
+                        reply_error(&rep, 503, "the store is unavailable; send the envelope again later");
+                else if (r < 0)
                         reply_error(&rep, 503, "the store failed; the collector needs a restart");
                 else {
                         reply_stored(&rep, p->staged ? 201 : 200, p);
@@ -554,7 +561,7 @@ static void commit_batch(struct collector *c, struct pending *batch, bool broken
                                 log_accepted(p);
                 }
                 httpd_answer(p->http, &rep);
-                cstore_staged_free(p->staged);
+                store_staged_free(c->store, p->staged);
                 free(p);
         }
 }
@@ -663,10 +670,10 @@ static void render(struct collector *c, struct prom_out *o)
                 "Envelopes whose attested document was already verified.",
                 n->verify_cache_hits + c->verifier.cache_hits);
         gauge(o, "hostenc_collect_store_envelopes", "Envelopes in the store (index lines, and those being committed).",
-              (double) cstore_envelopes(c->store));
+              (double) store_envelopes(c->store));
         gauge(o, "hostenc_collect_store_bytes", "Bytes of the envelopes in the store.",
-              (double) cstore_bytes(c->store));
-        gauge(o, "hostenc_collect_keys", "Signing keys seen (chains tracked).", (double) cstore_keys(c->store));
+              (double) store_bytes(c->store));
+        gauge(o, "hostenc_collect_keys", "Signing keys seen (chains tracked).", (double) store_keys(c->store));
         gauge(o, "hostenc_collect_last_accepted_timestamp_seconds", "Unix time of the last accepted envelope.",
               k.last_accepted);
         histogram(o, "hostenc_collect_ingest_duration_seconds",

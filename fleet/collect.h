@@ -12,7 +12,7 @@
 #include <time.h>
 
 #include "collect_binding.h"
-#include "collect_store.h"
+#include "store_iface.h"
 #include "crypto.h"
 #include "httpd.h"
 
@@ -38,7 +38,7 @@ struct collector_config {
 
 struct collector;
 
-int collector_new(const struct collector_config *cfg, struct cstore *store, struct collector **ret);
+int collector_new(const struct collector_config *cfg, struct store *store, struct collector **ret);
 void collector_free(struct collector *c);
 
 /* The routes for httpd_start_opts(); userdata is the collector. */

@@ -98,6 +98,9 @@ static int write_policy(struct collect_binding *b, char *err, size_t errsz)
         }
         sha256(text, strlen(text), d);
         hex_encode(d, sizeof(d), b->policy_sha256);
+        /* A Blob store keeps no local files: the digest alone is published. */
+        if (!b->cfg.store_dir)
+                return 0;
         if ((size_t) snprintf(dir, sizeof(dir), "%s/policies", b->cfg.store_dir) >= sizeof(dir) ||
             (size_t) snprintf(path, sizeof(path), "%s/%s.json", dir, b->policy_sha256) >= sizeof(path)) {
                 snprintf(err, errsz, "store path too long");

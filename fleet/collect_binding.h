@@ -18,7 +18,7 @@
 
 struct collect_binding_config {
         const char *nodes_file, *arm_file;      /* NULL: none */
-        const char *store_dir;
+        const char *store_dir;          /* policies/ is written here; NULL: not written */
         uint64_t max_age_s;
         const char *const *domains;
         const char *trust_sha256;               /* of the trust bundle in use */

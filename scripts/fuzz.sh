@@ -21,7 +21,7 @@ ci=0
 if [ "${1:-}" = "--ci" ]; then ci=1; shift; fi
 secs=${1:-600}
 [ $# -gt 0 ] && shift
-all="imds-compute attested dsse config mountinfo udevdb sysfs kube-node collect-index fleet"
+all="imds-compute attested dsse config mountinfo udevdb sysfs kube-node collect-index fleet blob-list"
 targets=${*:-$all}
 jobs=${FUZZ_JOBS:-$(nproc)}
 [ "$jobs" -gt 2 ] && jobs=2

@@ -14,7 +14,17 @@ missing=
 for p in $packages; do
         dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
 done
-[ -z "$missing" ] && exit 0
+# Node.js and npm for Azurite (the blob suite): any installed ones will do.
+command -v npm >/dev/null 2>&1 || missing="$missing nodejs npm"
+# Azurite, pinned by tests/blob/package-lock.json.
+install_azurite() {
+        [ -x tests/blob/node_modules/.bin/azurite-blob ] && return 0
+        (cd tests/blob && npm ci --no-audit --no-fund --loglevel=error)
+}
+if [ -z "$missing" ]; then
+        cd "$(dirname "$0")/.." && install_azurite
+        exit 0
+fi
 if [ "$(id -u)" -ne 0 ]; then
         echo "install-deps: missing packages:$missing (run as root, or install them)" >&2
         exit 1
@@ -23,3 +33,4 @@ export DEBIAN_FRONTEND=noninteractive
 apt-get update -qq
 # shellcheck disable=SC2086
 apt-get install -y -qq --no-install-recommends $missing >/dev/null
+cd "$(dirname "$0")/.." && install_azurite

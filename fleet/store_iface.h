@@ -1,0 +1,80 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/* The collector's store behind one interface, with two back ends:
+ *
+ *   file:DIR (or a plain DIR)     collect_store.c, one collector per store
+ *   azblob://ACCOUNT/CONTAINER[?endpoint=URL]
+ *                                 store_azblob.c, Azure Blob Storage; any
+ *                                 number of collectors share a container
+ *
+ * Both keep the same layout and rules: objects named by their SHA-256,
+ * a per-VM listing, nothing ever overwritten, a second copy of an
+ * envelope idempotent, and an envelope acknowledged only once the commit
+ * that holds it returned 0 (docs/collector.md). */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "collect_store.h"
+#include "http.h"
+
+struct store;
+struct store_staged;
+
+struct store_ops {
+        bool (*lookup)(void *impl, const char sha256[65], struct cstore_entry *ret);
+        enum chain_status (*chain)(void *impl, const char *key_id, uint64_t sequence, const char *previous);
+        int (*stage)(void *impl, const struct cstore_entry *e, const char *data, size_t len, const char *summary,
+                     size_t summary_len, struct store_staged **ret, char *err, size_t errsz);
+        int (*commit)(void *impl, struct store_staged *const *items, size_t n, char *err, size_t errsz);
+        void (*staged_free)(struct store_staged *st);
+        uint64_t (*envelopes)(const void *impl);
+        uint64_t (*bytes)(const void *impl);
+        uint64_t (*keys)(const void *impl);
+        void (*close)(void *impl);
+};
+
+struct store {
+        const struct store_ops *ops;
+        void *impl;
+        char *url;                      /* for logs: never holds a secret */
+};
+
+/* Opens the store the URL names. The transport (used by azblob:// only)
+ * is borrowed and must outlive the store. */
+int store_open(const char *url, const struct http_transport *http, struct store **ret, char *err, size_t errsz);
+void store_close(struct store *s);
+
+/* What the back ends share, as in collect_store.h. A commit that returns
+ * -EAGAIN stored nothing it could not store again: nothing is
+ * acknowledged, and the store stays usable (a Blob outage); any other
+ * error leaves it refusing further commits until a restart. */
+bool store_lookup(struct store *s, const char sha256[65], struct cstore_entry *ret);
+enum chain_status store_chain(struct store *s, const char *key_id, uint64_t sequence, const char *previous);
+int store_stage(struct store *s, const struct cstore_entry *e, const char *data, size_t len, const char *summary,
+                size_t summary_len, struct store_staged **ret, char *err, size_t errsz);
+int store_commit(struct store *s, struct store_staged *const *items, size_t n, char *err, size_t errsz);
+void store_staged_free(struct store *s, struct store_staged *st);
+uint64_t store_envelopes(const struct store *s);
+uint64_t store_bytes(const struct store *s);
+uint64_t store_keys(const struct store *s);
+
+/* The back ends' constructors (store_file.c, store_azblob.c). */
+int store_file_open(const char *dir, struct store *s, char *err, size_t errsz);
+int store_azblob_open(const char *url, const struct http_transport *http, struct store *s, char *err, size_t errsz);
+
+/* Readers for audit and verify. store_read_freshest() calls each() with
+ * every VM's newest envelope (and, while each() answers false for "not
+ * valid", the next older ones, up to a few); store_read_all() with every
+ * envelope. Names are the blob names. Only azblob:// URLs; a directory is
+ * read as files. */
+typedef bool (*store_reader)(void *userdata, const char *name, const char *data, size_t len);
+int store_read_freshest(const char *url, const struct http_transport *http, store_reader each, void *userdata,
+                        char *err, size_t errsz);
+int store_read_all(const char *url, const struct http_transport *http, store_reader each, void *userdata, char *err,
+                   size_t errsz);
+bool store_url_is_azblob(const char *url);
+/* "file:DIR" -> "DIR"; anything else unchanged. */
+const char *store_url_dir(const char *url);
