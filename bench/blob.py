@@ -42,7 +42,7 @@ def parse():
 
 ARGS = parse()
 B = os.path.abspath(ARGS.build_dir)
-os.environ.setdefault('HOSTENC', os.path.join(B, 'agent', 'hostenc'))
+os.environ.setdefault('HOSTENC', os.path.join(B, 'hostenc'))
 os.environ.setdefault('FAKE_IMDS', os.path.join(B, 'tests', 'fake-imds', 'fake-imds'))
 os.environ.setdefault('HOSTROOTS', os.path.join(B, 'tests', 'hostroots'))
 os.environ.setdefault('IMDS_FIXTURES', os.path.join(ROOT, 'tests', 'data', 'imds'))
