@@ -52,7 +52,7 @@ import blobenv  # noqa: E402
 import test_collect as tc  # noqa: E402
 from cryptography.hazmat.primitives import hashes, serialization  # noqa: E402
 from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
-from harness import HOSTENC, HOSTROOTS, FakeImds, hostenc  # noqa: E402
+from harness import HOSTENC, HOSTROOTS, FakeImds, hostenc, low_s  # noqa: E402
 
 
 def timed_child(argv, env):
@@ -90,7 +90,7 @@ def make_envelopes(tmp, n):
         else:
             base['predicate'].pop('previous', None)
         payload = json.dumps(base, separators=(',', ':')).encode()
-        sig = key.sign(tc.pae(tc.PAYLOAD_TYPE, payload), ec.ECDSA(hashes.SHA256()))
+        sig = low_s(key.sign(tc.pae(tc.PAYLOAD_TYPE, payload), ec.ECDSA(hashes.SHA256())))
         env = json.dumps({'payloadType': tc.PAYLOAD_TYPE, 'payload': base64.b64encode(payload).decode(),
                           'signatures': [{'keyid': '', 'sig': base64.b64encode(sig).decode()}]}).encode() + b'\n'
         envs.append(env)
@@ -103,7 +103,8 @@ def ingest(tmp, store, envs, trust, env):
     token = os.path.join(tmp, 'token')
     with open(token, 'w') as f:
         f.write(tc.TOKEN + '\n')
-    c = tc.Collector(tmp, store, '--imds-trust', trust, token_file=token)
+    # 16 senders share 127.0.0.1: above the default 16 connections per address.
+    c = tc.Collector(tmp, store, '--imds-trust', trust, '--per-ip-connections', '64', token_file=token)
     old = dict(os.environ)
     os.environ.update(env)
     try:

@@ -111,7 +111,7 @@ class Blob(tc.Collect):
         self.assertEqual([(n['sequence'], n['state']) for n in report['nodes']], [(5, 'compliant')])
         p = self.run_hostenc('verify', '--output', 'json', '--imds-trust', self.trust, url)
         self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
-        self.assertEqual([r["valid"] for r in json.loads(p.stdout)], [True] * 4, p.stdout)
+        self.assertEqual([r["valid"] for r in json.loads(p.stdout)["results"]], [True] * 4, p.stdout)
         # Secrets never reach the logs.
         for text in (c.stderr(), c2.stderr(), p.stderr) + tuple(open(x.log).read() for x in (c, c2)):
             self.assertNotIn(blobenv.KEY, text)
