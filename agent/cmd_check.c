@@ -100,16 +100,11 @@ static int parse_opts(int argc, char **argv, struct check_opts *o)
                 { 0 },
         };
         struct option longopts[24];
-        int c, k;
+        int c;
 
         common_options(own, COPT_IMDS_TRUST | COPT_METADATA_DOMAIN | COPT_OUTPUT, longopts,
                        sizeof(longopts) / sizeof(longopts[0]));
-        while ((c = getopt_long(argc, argv, "h", longopts, NULL)) >= 0) {
-                k = common_option("check", c, optarg, &o->c);
-                if (k < 0)
-                        return k;
-                if (k > 0)
-                        continue;
+        while ((c = common_getopt("check", argc, argv, longopts, &o->c)) > 0) {
                 switch (c) {
                 case O_ROOT: o->host_root = optarg; break;
                 case O_URL: o->imds_url = optarg; break;
@@ -137,14 +132,11 @@ static int parse_opts(int argc, char **argv, struct check_opts *o)
                         return -EINVAL;
                 }
         }
+        if (c < 0)
+                return c;
         if (o->c.output && parse_output_format("check", o->c.output, &o->json) < 0)
                 return -EINVAL;
-        if (optind < argc) {
-                log_error("check: unexpected argument \"%s\"", argv[optind]);
-                return -EINVAL;
-        }
-        common_options_done(&o->c);
-        return 0;
+        return common_options_end("check", argc, argv, &o->c);
 }
 
 static void report_input_errors(const struct node_facts *f)

@@ -156,16 +156,22 @@ static void retain(const char *dir, uint64_t keep, uint64_t max_age_s, time_t no
         remove_stale_temps(dir, now);
 }
 
+/* Writes data as dir/<name>, or under the next free name when a restarted
+ * agent reuses one; the name used in used. */
+static int store_named(const char *dir, const char *name, const char *data, size_t len, char used[64])
+{
+        int r = copy_name(name, used);
+
+        return r < 0 ? r : store_new(dir, used, data, len);
+}
+
 int evidence_dir_store(const char *dir, const char *name, const char *data, size_t len, uint64_t keep,
                        uint64_t max_age_s, time_t now)
 {
         char used[64];
         int r;
 
-        r = copy_name(name, used);
-        if (r < 0)
-                return r;
-        r = store_new(dir, used, data, len);
+        r = store_named(dir, name, data, len, used);
         if (r < 0)
                 return r;
         r = point_latest(dir, used);
@@ -219,10 +225,7 @@ int spool_add(const char *dir, const char *name, const char *data, size_t len, u
         char used[64];
         int r;
 
-        r = copy_name(name, used);
-        if (r < 0)
-                return r;
-        r = store_new(dir, used, data, len);
+        r = store_named(dir, name, data, len, used);
         if (r < 0)
                 return r;
         /* Oldest first; the envelope just added is never the one dropped. */

@@ -142,6 +142,30 @@ int common_option(const char *cmd, int c, const char *arg, struct common_opts *o
         }
 }
 
+int common_getopt(const char *cmd, int argc, char **argv, const struct option *longopts, struct common_opts *o)
+{
+        int c, k;
+
+        while ((c = getopt_long(argc, argv, "h", longopts, NULL)) >= 0) {
+                k = common_option(cmd, c, optarg, o);
+                if (k < 0)
+                        return k;
+                if (k == 0)
+                        return c;
+        }
+        return 0;
+}
+
+int common_options_end(const char *cmd, int argc, char **argv, struct common_opts *o)
+{
+        if (optind < argc) {
+                log_error("%s: unexpected argument \"%s\"", cmd, argv[optind]);
+                return -EINVAL;
+        }
+        common_options_done(o);
+        return 0;
+}
+
 void common_options_done(struct common_opts *o)
 {
         if (o->n_domains == 0) {

@@ -59,6 +59,13 @@ void common_options(const struct option *own, unsigned which, struct option *out
 /* 1 when c was a common option (stored in o), 0 when it is not one,
  * -EINVAL after logging "<cmd>: invalid value ..." for a bad value. */
 int common_option(const char *cmd, int c, const char *arg, struct common_opts *o);
+/* getopt_long over longopts (from common_options()): stores each common
+ * option in o and returns the next of the command's own (its code, 'h' or
+ * '?'), 0 at the end, -EINVAL after logging a bad common value. */
+int common_getopt(const char *cmd, int argc, char **argv, const struct option *longopts, struct common_opts *o);
+/* For a command without operands: -EINVAL after logging one that is left,
+ * else the defaults are filled in (common_options_done). */
+int common_options_end(const char *cmd, int argc, char **argv, struct common_opts *o);
 /* Defaults once the command line is read. */
 void common_options_done(struct common_opts *o);
 /* A DNS name as an attested-document signer domain: lowercase labels of

@@ -76,16 +76,11 @@ static int parse_opts(int argc, char **argv, struct audit_opts *o)
                 { "out", required_argument, NULL, O_OUT }, { "help", no_argument, NULL, 'h' }, { 0 },
         };
         struct option longopts[16];
-        int c, k;
+        int c;
 
         common_options(own, COPT_IMDS_TRUST | COPT_METADATA_DOMAIN | COPT_MAX_AGE | COPT_OUTPUT |
                        COPT_ATTESTED_LIFETIME, longopts, sizeof(longopts) / sizeof(longopts[0]));
-        while ((c = getopt_long(argc, argv, "h", longopts, NULL)) >= 0) {
-                k = common_option("audit", c, optarg, &o->c);
-                if (k < 0)
-                        return k;
-                if (k > 0)
-                        continue;
+        while ((c = common_getopt("audit", argc, argv, longopts, &o->c)) > 0) {
                 switch (c) {
                 case O_NODES: o->nodes_file = optarg; break;
                 case O_ARM: o->arm_file = optarg; break;
@@ -97,6 +92,8 @@ static int parse_opts(int argc, char **argv, struct audit_opts *o)
                         return -EINVAL;
                 }
         }
+        if (c < 0)
+                return c;
         if (o->c.output && parse_format(o->c.output, &o->format) < 0)
                 return -EINVAL;
         if (optind >= argc) {

@@ -120,16 +120,11 @@ static int parse_opts(int argc, char **argv, struct collect_opts *o)
                 { 0 },
         };
         struct option longopts[24];
-        int c, k;
+        int c;
 
         common_options(own, COPT_IMDS_TRUST | COPT_METADATA_DOMAIN | COPT_MAX_AGE | COPT_ATTESTED_LIFETIME,
                        longopts, sizeof(longopts) / sizeof(longopts[0]));
-        while ((c = getopt_long(argc, argv, "h", longopts, NULL)) >= 0) {
-                k = common_option("collect", c, optarg, &o->c);
-                if (k < 0)
-                        return k;
-                if (k > 0)
-                        continue;
+        while ((c = common_getopt("collect", argc, argv, longopts, &o->c)) > 0) {
                 switch (c) {
                 case O_LISTEN: o->listen = optarg; break;
                 case O_STORE: o->store = optarg; break;
@@ -173,12 +168,9 @@ static int parse_opts(int argc, char **argv, struct collect_opts *o)
                         return -EINVAL;
                 }
         }
-        if (optind < argc) {
-                log_error("collect: unexpected argument \"%s\"", argv[optind]);
-                return -EINVAL;
-        }
-        common_options_done(&o->c);
-        return 0;
+        if (c < 0)
+                return c;
+        return common_options_end("collect", argc, argv, &o->c);
 }
 
 /* The rules that keep a collector from listening openly by mistake. */

@@ -56,16 +56,11 @@ static int parse_opts(int argc, char **argv, struct verify_opts *o)
                 { 0 },
         };
         struct option longopts[16];
-        int c, k;
+        int c;
 
         common_options(own, COPT_IMDS_TRUST | COPT_METADATA_DOMAIN | COPT_MAX_AGE | COPT_OUTPUT |
                        COPT_ATTESTED_LIFETIME, longopts, sizeof(longopts) / sizeof(longopts[0]));
-        while ((c = getopt_long(argc, argv, "h", longopts, NULL)) >= 0) {
-                k = common_option("verify", c, optarg, &o->c);
-                if (k < 0)
-                        return k;
-                if (k > 0)
-                        continue;
+        while ((c = common_getopt("verify", argc, argv, longopts, &o->c)) > 0) {
                 switch (c) {
                 case O_PUBKEY: o->pubkey_file = optarg; break;
                 case 'h':
@@ -75,6 +70,8 @@ static int parse_opts(int argc, char **argv, struct verify_opts *o)
                         return -EINVAL;
                 }
         }
+        if (c < 0)
+                return c;
         if (o->c.output && parse_output_format("verify", o->c.output, &o->json) < 0)
                 return -EINVAL;
         if (optind >= argc) {
