@@ -332,6 +332,11 @@ static const char *token_url_problem(const char *u)
 {
         struct http_url p;
 
+        /* A URL is visible ASCII (RFC 3986); anything else would not even
+         * survive --print-config (fuzz finding F3). */
+        for (const char *q = u; *q; q++)
+                if (*q < 0x21 || *q > 0x7e)
+                        return "has a byte that is not visible ASCII";
         if (http_url_parse(u, &p) < 0)
                 return "is not an http:// or https:// URL";
         if (p.userinfo)

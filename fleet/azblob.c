@@ -553,6 +553,13 @@ int azblob_parse_list(const char *xml, size_t len, int (*each)(void *userdata, c
                 q = find(p, end, "</NextMarker>");
                 if (!q || xml_text(p, q, next_marker, markersz) < 0)
                         return -EBADMSG;
+                /* Blob Storage's markers are opaque visible ASCII without
+                 * markup; anything else is not from it (fuzz finding F4). */
+                for (const char *m = next_marker; *m; m++)
+                        if (*m < 0x21 || *m > 0x7e || *m == '<' || *m == '>') {
+                                *next_marker = '\0';
+                                return -EBADMSG;
+                        }
         }
         return 0;
 }

@@ -92,6 +92,12 @@ static void test_parse_list(void **state)
         assert_int_equal(azblob_parse_list("<EnumerationResults><Name>a<b</Name>", 36, collect, &n, marker,
                                            sizeof(marker)), -EBADMSG);
         assert_int_equal(azblob_parse_list(ok, strlen(ok), collect, &n, marker, 4), -EBADMSG);
+        /* A marker with markup or a control byte is not Blob Storage's (fuzz finding F4). */
+        assert_int_equal(azblob_parse_list("<EnumerationResults><NextMarker>a&lt;b</NextMarker>", 51, collect, &n,
+                                           marker, sizeof(marker)), -EBADMSG);
+        assert_string_equal(marker, "");
+        assert_int_equal(azblob_parse_list("<EnumerationResults><NextMarker>a\tb</NextMarker>", 48, collect, &n,
+                                           marker, sizeof(marker)), -EBADMSG);
 }
 
 /* ---- a canned transport ------------------------------------------------------------ */
