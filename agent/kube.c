@@ -209,7 +209,7 @@ static cJSON *condition_patch(const struct node_desired *d, const struct node_vi
         cJSON_AddStringToObject(c, "message", d->message);
         cJSON_AddStringToObject(c, "lastHeartbeatTime", hb);
         cJSON_AddStringToObject(c, "lastTransitionTime", tr);
-        cJSON_AddItemToArray(conds, c);
+        json_append(conds, c);
         return doc;
 }
 
@@ -298,7 +298,7 @@ int kube_cleanup(struct kube_client *k, time_t now)
 
         cJSON_AddStringToObject(c, "type", CONDITION_TYPE);
         cJSON_AddStringToObject(c, "$patch", "delete");
-        cJSON_AddItemToArray(conds, c);
+        json_append(conds, c);
         snprintf(path, sizeof(path), "/api/v1/nodes/%s/status", k->node);
         r = send_json(k, KUBE_CONDITION, "PATCH", path, "application/strategic-merge-patch+json", doc, now);
         if (r < 0)

@@ -40,6 +40,26 @@ void json_set_allocator(void *(*fn)(size_t))
         underlying_malloc = fn ? fn : malloc;
 }
 
+bool json_add_item(cJSON *parent, const char *key, cJSON *item)
+{
+        if (!item)
+                return false;
+        if (parent && cJSON_AddItemToObject(parent, key, item))
+                return true;
+        cJSON_Delete(item);
+        return false;
+}
+
+bool json_append(cJSON *array, cJSON *item)
+{
+        if (!item)
+                return false;
+        if (array && cJSON_AddItemToArray(array, item))
+                return true;
+        cJSON_Delete(item);
+        return false;
+}
+
 void cjson_deletep(cJSON **j)
 {
         cJSON_Delete(*j);

@@ -12,6 +12,11 @@ const cJSON *json_object(const cJSON *obj, const char *key, const char *where, i
 
 void cjson_deletep(cJSON **j);
 
+/* cJSON_AddItemToObject/ToArray that always take item: on failure (no
+ * parent, no memory for the key) it is deleted, never left to leak. */
+bool json_add_item(cJSON *parent, const char *key, cJSON *item);
+bool json_append(cJSON *array, cJSON *item);
+
 /* How many cJSON allocations have failed on this thread. A builder of
  * something that gets signed compares it before and after: a statement with
  * a member silently missing is never signed. */

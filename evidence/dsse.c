@@ -55,8 +55,8 @@ int dsse_envelope_build(const char *type, const void *payload, size_t len, const
         cJSON_AddStringToObject(env, "payload", p64);
         cJSON_AddStringToObject(one, "keyid", keyid);
         cJSON_AddStringToObject(one, "sig", s64);
-        cJSON_AddItemToArray(sigs, one);
-        cJSON_AddItemToObject(env, "signatures", sigs);
+        json_append(sigs, one);
+        json_add_item(env, "signatures", sigs);
         if (json_alloc_failures() != failures)
                 return -ENOMEM;
         text = json_print(env, true);

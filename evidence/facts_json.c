@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include "facts_json.h"
+#include "json.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -81,14 +82,14 @@ cJSON *imds_facts_to_json(const struct imds_facts *f)
                 add_imds(o, vm_fields[i].key, (const struct imds_str *) ((const char *) m + vm_fields[i].offset));
         os = imds_disk_to_json(&m->os_disk, false);
         add_imds(os, "diffDiskOption", &m->diff_disk_option);
-        cJSON_AddItemToObject(o, "osDisk", os);
+        json_add_item(o, "osDisk", os);
         if (!m->data_disks_present) {
                 cJSON_AddNullToObject(o, "dataDisks");
                 return o;
         }
         dd = cJSON_AddArrayToObject(o, "dataDisks");
         for (unsigned k = 0; dd && k < m->n_data_disks; k++)
-                cJSON_AddItemToArray(dd, imds_disk_to_json(&m->data_disks[k], true));
+                json_append(dd, imds_disk_to_json(&m->data_disks[k], true));
         return o;
 }
 
@@ -122,7 +123,7 @@ cJSON *host_facts_to_json(const struct host_facts *h)
         ADD_STR(root, "source", h->root_source);
         if (h->root_error[0])
                 ADD_STR(root, "error", h->root_error);
-        cJSON_AddItemToObject(o, "root", root);
+        json_add_item(o, "root", root);
         return o;
 }
 
@@ -157,11 +158,11 @@ static cJSON *disk_to_json(const struct host_facts *h, const struct disk_facts *
                 ADD_STR(p, "device", d->parts[k].name);
                 cJSON_AddNumberToObject(p, "sizeBytes", (double) d->parts[k].size_bytes);
                 add_fs(p, &d->parts[k].fs);
-                cJSON_AddItemToArray(parts, p);
+                json_append(parts, p);
         }
         mounts = cJSON_AddArrayToObject(o, "mountpoints");
         for (unsigned k = 0; mounts && k < d->n_mounts; k++)
-                cJSON_AddItemToArray(mounts, cJSON_CreateString(disk_mount(h, d, k)));
+                json_append(mounts, cJSON_CreateString(disk_mount(h, d, k)));
         if (d->mounts_omitted)
                 cJSON_AddNumberToObject(o, "mountpointsOmitted", d->mounts_omitted);
         cJSON_AddBoolToObject(o, "holdsRoot", d->holds_root);
@@ -175,7 +176,7 @@ cJSON *disks_to_json(const struct host_facts *h)
         cJSON *arr = cJSON_CreateArray();
 
         for (unsigned i = 0; arr && i < h->n_disks; i++)
-                cJSON_AddItemToArray(arr, disk_to_json(h, &h->disks[i]));
+                json_append(arr, disk_to_json(h, &h->disks[i]));
         return arr;
 }
 

@@ -21,7 +21,7 @@ cJSON *checks_to_json(const struct report *r)
                 cJSON_AddStringToObject(o, "severity", check_severity_to_string(c->severity));
                 cJSON_AddStringToObject(o, "reason", c->reason);
                 cJSON_AddStringToObject(o, "message", c->message);
-                cJSON_AddItemToArray(arr, o);
+                json_append(arr, o);
         }
         return arr;
 }
@@ -38,11 +38,11 @@ char *report_to_json(const struct node_facts *f, const struct report *r, time_t 
         cJSON_AddStringToObject(o, "hostencVersion", HOSTENC_VERSION);
         cJSON_AddStringToObject(o, "observedAt", when);
         cJSON_AddStringToObject(o, "verdict", verdict_to_string(r->verdict));
-        cJSON_AddItemToObject(o, "checks", checks_to_json(r));
-        cJSON_AddItemToObject(o, "vm", imds_facts_to_json(&f->imds));
-        cJSON_AddItemToObject(o, "attestedDocument", attested_facts_to_json(&f->attested));
-        cJSON_AddItemToObject(o, "host", host_facts_to_json(&f->host));
-        cJSON_AddItemToObject(o, "disks", disks_to_json(&f->host));
+        json_add_item(o, "checks", checks_to_json(r));
+        json_add_item(o, "vm", imds_facts_to_json(&f->imds));
+        json_add_item(o, "attestedDocument", attested_facts_to_json(&f->attested));
+        json_add_item(o, "host", host_facts_to_json(&f->host));
+        json_add_item(o, "disks", disks_to_json(&f->host));
         text = json_print(o, false);
         cJSON_Delete(o);
         return text;

@@ -43,8 +43,8 @@ static cJSON *subject(const char *vm_id, const char *provider_id)
         if (provider_id && *provider_id)
                 cJSON_AddStringToObject(s, "uri", provider_id);
         cJSON_AddStringToObject(digest, "sha256", hex);
-        cJSON_AddItemToObject(s, "digest", digest);
-        cJSON_AddItemToArray(arr, s);
+        json_add_item(s, "digest", digest);
+        json_append(arr, s);
         return arr;
 }
 
@@ -84,28 +84,28 @@ static cJSON *predicate(const struct statement_input *in)
 
         format_rfc3339(in->observed_at, when);
         cJSON_AddStringToObject(p, "verdict", verdict_to_string(in->report->verdict));
-        cJSON_AddItemToObject(p, "checks", checks_to_json(in->report));
-        cJSON_AddItemToObject(p, "policy", policy_json(in->policy));
+        json_add_item(p, "checks", checks_to_json(in->report));
+        json_add_item(p, "policy", policy_json(in->policy));
         cJSON_AddStringToObject(p, "observedAt", when);
         cJSON_AddStringToObject(node, "name", in->node_name ? in->node_name : "");
         if (in->provider_id && *in->provider_id)
                 cJSON_AddStringToObject(node, "providerID", in->provider_id);
-        cJSON_AddItemToObject(p, "node", node);
+        json_add_item(p, "node", node);
         cJSON_AddStringToObject(agent, "name", "hostenc");
         cJSON_AddStringToObject(agent, "version", HOSTENC_VERSION);
-        cJSON_AddItemToObject(p, "agent", agent);
+        json_add_item(p, "agent", agent);
         cJSON_AddNumberToObject(p, "sequence", (double) in->sequence);
         if (in->previous_sha256) {
                 cJSON *prev = cJSON_CreateObject();
 
                 cJSON_AddStringToObject(prev, "sha256", in->previous_sha256);
-                cJSON_AddItemToObject(p, "previous", prev);
+                json_add_item(p, "previous", prev);
         }
-        cJSON_AddItemToObject(p, "signer", signer_json(&in->signer));
-        cJSON_AddItemToObject(p, "vm", imds_facts_to_json(&f->imds));
-        cJSON_AddItemToObject(p, "host", host_facts_to_json(&f->host));
-        cJSON_AddItemToObject(p, "disks", disks_to_json(&f->host));
-        cJSON_AddItemToObject(p, "attested", attested_facts_to_json(&f->attested));
+        json_add_item(p, "signer", signer_json(&in->signer));
+        json_add_item(p, "vm", imds_facts_to_json(&f->imds));
+        json_add_item(p, "host", host_facts_to_json(&f->host));
+        json_add_item(p, "disks", disks_to_json(&f->host));
+        json_add_item(p, "attested", attested_facts_to_json(&f->attested));
         cJSON_AddStringToObject(p, "imdsAttestedDocument", f->attested.raw);
         return p;
 }
@@ -122,9 +122,9 @@ int statement_build(const struct statement_input *in, char **ret, size_t *ret_le
         if (!st)
                 return -ENOMEM;
         cJSON_AddStringToObject(st, "_type", STATEMENT_TYPE);
-        cJSON_AddItemToObject(st, "subject", subject(vm_id, in->provider_id));
+        json_add_item(st, "subject", subject(vm_id, in->provider_id));
         cJSON_AddStringToObject(st, "predicateType", PREDICATE_TYPE);
-        cJSON_AddItemToObject(st, "predicate", predicate(in));
+        json_add_item(st, "predicate", predicate(in));
         /* An allocation that failed anywhere above left a member out. */
         if (json_alloc_failures() != failures)
                 return -ENOMEM;

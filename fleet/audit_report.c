@@ -171,8 +171,8 @@ static cJSON *node_json(const struct audit_node *n)
         cJSON_AddStringToObject(o, "arm", n->arm == ARM_ABSENT ? "absent" : n->arm == ARM_TRUE ? "true" : "false");
         for (size_t k = 0; k < N_FINDINGS; k++)
                 if (n->findings & findings[k].bit)
-                        cJSON_AddItemToArray(f, cJSON_CreateString(findings[k].json));
-        cJSON_AddItemToObject(o, "findings", f);
+                        json_append(f, cJSON_CreateString(findings[k].json));
+        json_add_item(o, "findings", f);
         audit_describe(n, why, sizeof(why));
         cJSON_AddStringToObject(o, "description", why);
         return o;
@@ -196,7 +196,7 @@ static cJSON *groups_json(const struct audit *a)
                 cJSON_AddNumberToObject(o, "missing", (double) g[i].missing);
                 cJSON_AddNumberToObject(o, "misattributed", (double) g[i].misattributed);
                 cJSON_AddNumberToObject(o, "foreign", (double) g[i].foreign);
-                cJSON_AddItemToArray(arr, o);
+                json_append(arr, o);
         }
         return arr;
 }
@@ -222,20 +222,20 @@ int audit_write_json(FILE *out, const struct audit *a)
         cJSON_AddNumberToObject(s, "misattributed", (double) t.misattributed);
         cJSON_AddNumberToObject(s, "foreign", (double) t.foreign);
         cJSON_AddNumberToObject(s, "invalidFiles", (double) t.invalid_files);
-        cJSON_AddItemToObject(o, "summary", s);
-        cJSON_AddItemToObject(o, "groups", groups_json(a));
+        json_add_item(o, "summary", s);
+        json_add_item(o, "groups", groups_json(a));
         for (size_t i = 0; i < a->n_nodes; i++)
-                cJSON_AddItemToArray(nodes, node_json(&a->nodes[i]));
-        cJSON_AddItemToObject(o, "nodes", nodes);
+                json_append(nodes, node_json(&a->nodes[i]));
+        json_add_item(o, "nodes", nodes);
         for (size_t i = 0; i < a->n_invalid; i++) {
                 cJSON *e = cJSON_CreateObject();
 
                 cJSON_AddStringToObject(e, "file", a->invalid[i].file);
                 cJSON_AddStringToObject(e, "reason", verify_reason_names[a->invalid[i].r.reason]);
                 cJSON_AddStringToObject(e, "detail", a->invalid[i].r.detail);
-                cJSON_AddItemToArray(inv, e);
+                json_append(inv, e);
         }
-        cJSON_AddItemToObject(o, "invalidEnvelopes", inv);
+        json_add_item(o, "invalidEnvelopes", inv);
         text = json_print(o, false);
         cJSON_Delete(o);
         if (!text)

@@ -138,7 +138,7 @@ static void emit(struct output *out, const char *file, const struct verify_resul
         cJSON_AddStringToObject(o, "observedAt", r->observed_at);
         cJSON_AddStringToObject(o, "keyId", r->key_id);
         cJSON_AddNumberToObject(o, "sequence", (double) r->sequence);
-        cJSON_AddItemToArray(out->results, o);
+        json_append(out->results, o);
 }
 
 static void verify_file(struct verifier *v, struct output *out, const char *path)
@@ -254,7 +254,7 @@ static int run(const struct verify_opts *o, char **paths, int n)
 
                 /* The document owns the results from here on. */
                 if (doc && cJSON_AddStringToObject(doc, "schema", VERIFY_SCHEMA) &&
-                    cJSON_AddItemToObject(doc, "results", out.results)) {
+                    json_add_item(doc, "results", out.results)) {
                         out.results = NULL;
                         text = json_print(doc, false);
                 }

@@ -47,13 +47,16 @@ char *collect_policy_describe(uint64_t max_age_s, const char *const *domains, co
         struct policy_opts po = { .now = 0 };
         struct report rep;
 
-        cJSON_AddItemToObject(o, "checks", checks);
-        cJSON_AddItemToObject(o, "verify", verify);
-        cJSON_AddItemToObject(o, "binding", bind);
-        cJSON_AddItemToObject(verify, "metadataDomains", doms);
-        cJSON_AddItemToObject(bind, "identityForms", forms);
-        if (!o || !none || !checks || !verify || !doms || !bind || !forms)
+        unsigned long failures = json_alloc_failures();
+
+        if (!o || !none || !checks || !verify || !doms || !bind || !forms) {
+                cJSON_Delete(checks);
+                cJSON_Delete(verify);
+                cJSON_Delete(doms);
+                cJSON_Delete(bind);
+                cJSON_Delete(forms);
                 return NULL;
+        }
         cJSON_AddStringToObject(o, "policy", COLLECT_POLICY_URI);
         /* The catalogue is fixed in the code: evaluate nothing to list it. */
         policy_evaluate(none, &po, &rep);
@@ -62,16 +65,16 @@ char *collect_policy_describe(uint64_t max_age_s, const char *const *domains, co
 
                 cJSON_AddStringToObject(c, "id", rep.checks[i].id);
                 cJSON_AddStringToObject(c, "severity", check_severity_to_string(rep.checks[i].severity));
-                cJSON_AddItemToArray(checks, c);
+                json_append(checks, c);
         }
         cJSON_AddNumberToObject(verify, "maxAgeSeconds", (double) max_age_s);
         cJSON_AddNumberToObject(verify, "clockSkewSeconds", VERIFY_CLOCK_SKEW_S);
         for (size_t i = 0; domains && domains[i]; i++)
-                cJSON_AddItemToArray(doms, cJSON_CreateString(domains[i]));
+                json_append(doms, cJSON_CreateString(domains[i]));
         cJSON_AddStringToObject(verify, "trustBundleSha256", trust_sha256 ? trust_sha256 : "");
         cJSON_AddStringToObject(bind, "rule", "https://hostenc.dev/policy/node-binding/v1");
         for (unsigned i = 0; i < 3; i++)
-                cJSON_AddItemToArray(forms, cJSON_CreateString(identity_forms[i]));
+                json_append(forms, cJSON_CreateString(identity_forms[i]));
         if (nodes_sha256)
                 cJSON_AddStringToObject(bind, "nodesSha256", nodes_sha256);
         else
@@ -80,6 +83,16 @@ char *collect_policy_describe(uint64_t max_age_s, const char *const *domains, co
                 cJSON_AddStringToObject(bind, "armSha256", arm_sha256);
         else
                 cJSON_AddNullToObject(bind, "armSha256");
+        /* Filled first, attached last: an attach that fails deletes its
+         * part, which nothing touches afterwards. */
+        json_add_item(verify, "metadataDomains", doms);
+        json_add_item(bind, "identityForms", forms);
+        json_add_item(o, "checks", checks);
+        json_add_item(o, "verify", verify);
+        json_add_item(o, "binding", bind);
+        /* The digest of this text names the policy: never of a part of it. */
+        if (json_alloc_failures() != failures)
+                return NULL;
         return json_print(o, false);
 }
 

@@ -35,8 +35,8 @@ static cJSON *subject(const char *vm_id)
         snprintf(name, sizeof(name), "azure-vmid:%s", vm_id);
         cJSON_AddStringToObject(s, "name", name);
         cJSON_AddStringToObject(digest, "sha256", hex);
-        cJSON_AddItemToObject(s, "digest", digest);
-        cJSON_AddItemToArray(arr, s);
+        json_add_item(s, "digest", digest);
+        json_append(arr, s);
         return arr;
 }
 
@@ -67,34 +67,34 @@ static cJSON *predicate(const struct summary_input *in)
         snprintf(res, sizeof(res), "azure-vmid:%s", in->vm_id);
         cJSON_AddStringToObject(verifier, "id", COLLECT_VERIFIER_ID);
         cJSON_AddStringToObject(version, "hostenc", HOSTENC_VERSION);
-        cJSON_AddItemToObject(verifier, "version", version);
-        cJSON_AddItemToObject(p, "verifier", verifier);
+        json_add_item(verifier, "version", version);
+        json_add_item(p, "verifier", verifier);
         cJSON_AddStringToObject(p, "timeVerified", when);
         cJSON_AddStringToObject(p, "resourceUri", res);
         cJSON_AddStringToObject(policy, "uri", COLLECT_POLICY_URI);
         cJSON_AddStringToObject(pdigest, "sha256", in->policy_sha256);
-        cJSON_AddItemToObject(policy, "digest", pdigest);
-        cJSON_AddItemToObject(p, "policy", policy);
+        json_add_item(policy, "digest", pdigest);
+        json_add_item(p, "policy", policy);
         cJSON_AddStringToObject(digest, "sha256", in->sha256);
-        cJSON_AddItemToObject(att, "digest", digest);
-        cJSON_AddItemToArray(inputs, att);
-        cJSON_AddItemToObject(p, "inputAttestations", inputs);
+        json_add_item(att, "digest", digest);
+        json_append(inputs, att);
+        json_add_item(p, "inputAttestations", inputs);
         cJSON_AddStringToObject(p, "verificationResult", passed(in->binding) ? "PASSED" : "FAILED");
         if (!passed(in->binding))
-                cJSON_AddItemToArray(levels, cJSON_CreateString("FAILED"));
+                json_append(levels, cJSON_CreateString("FAILED"));
         else {
-                cJSON_AddItemToArray(levels, cJSON_CreateString(VSA_LEVEL));
+                json_append(levels, cJSON_CreateString(VSA_LEVEL));
                 if (in->binding == BINDING_BOUND)
-                        cJSON_AddItemToArray(levels, cJSON_CreateString(VSA_LEVEL_BOUND));
+                        json_append(levels, cJSON_CreateString(VSA_LEVEL_BOUND));
         }
-        cJSON_AddItemToObject(p, "verifiedLevels", levels);
+        json_add_item(p, "verifiedLevels", levels);
         cJSON_AddStringToObject(p, "slsaVersion", "1.0");
         /* An extension field, named by a URI as the VSA parsing rules ask. */
         cJSON_AddStringToObject(bind, "state", binding_names[in->binding]);
         cJSON_AddStringToObject(bind, "node", in->node ? in->node : "");
         if (in->why && *in->why)
                 cJSON_AddStringToObject(bind, "detail", in->why);
-        cJSON_AddItemToObject(p, VSA_BINDING_FIELD, bind);
+        json_add_item(p, VSA_BINDING_FIELD, bind);
         return p;
 }
 
@@ -115,9 +115,9 @@ int collect_summary_sign(const struct signing_key *k, const struct summary_input
                 return -ENOMEM;
         }
         cJSON_AddStringToObject(st, "_type", STATEMENT_TYPE);
-        cJSON_AddItemToObject(st, "subject", subj);
+        json_add_item(st, "subject", subj);
         cJSON_AddStringToObject(st, "predicateType", VSA_PREDICATE_TYPE);
-        cJSON_AddItemToObject(st, "predicate", pred);
+        json_add_item(st, "predicate", pred);
         if (json_alloc_failures() != failures)
                 return -ENOMEM;
         /* As for the node's evidence: printed once, and those bytes signed. */

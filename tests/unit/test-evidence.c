@@ -7,6 +7,7 @@
 #include <errno.h>
 
 #include "binding.h"
+#include "collect_binding.h"
 #include "crypto.h"
 #include "dsse.h"
 #include "json.h"
@@ -320,6 +321,33 @@ static void test_no_incomplete_statement(void **state)
         free(f);
 }
 
+/* The collector's policy description, whose digest names the policy in
+ * every verification summary: all or nothing too, and nothing touched
+ * after an attach failed (ASan and valgrind run this). */
+static void test_no_partial_policy(void **state)
+{
+        static const char *const domains[] = { "metadata.azure.com", "metadata.azure.us", NULL };
+        char *reference = collect_policy_describe(3600, domains, "ab", NULL, "cd"), *text;
+        unsigned long n;
+
+        assert_non_null(reference);
+        json_set_allocator(failing_malloc);
+        for (n = 1;; n++) {
+                calls = 0;
+                fail_at = n;
+                text = collect_policy_describe(3600, domains, "ab", NULL, "cd");
+                if (text && calls < n) {
+                        assert_string_equal(text, reference);
+                        free(text);
+                        break;
+                }
+                assert_null(text);
+        }
+        json_set_allocator(NULL);
+        assert_true(n > 10);
+        free(reference);
+}
+
 static void test_binding_refresh(void **state)
 {
         struct attested_facts a = { .state = ATTESTED_OK, .expires_at = 100000 };
@@ -346,6 +374,7 @@ int main(void)
                 cmocka_unit_test(test_example_envelope_verifies),
                 cmocka_unit_test(test_binding_refresh),
                 cmocka_unit_test(test_no_incomplete_statement),
+                cmocka_unit_test(test_no_partial_policy),
         };
 
         return cmocka_run_group_tests(tests, NULL, NULL);
