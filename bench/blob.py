@@ -10,16 +10,22 @@ local store in the same run (BENCHMARKS.md, "Blob store").
    azblob://` on Azurite: envelopes/s each.
 2. Audit of those stores: `hostenc audit DIR` (reads every envelope) and
    `hostenc audit azblob://...` (reads each VM's newest): seconds, max RSS.
-3. Audit at scale: a container whose vm/ listing holds --entries entries
-   over --vms VMs (each entry names one of the stored envelopes; written
-   directly, as a fleet's collectors would leave it), audited through a
-   counting proxy: seconds, max RSS, List and Get requests.
+3. Audit at scale: a container whose vm/ listing holds --entries envelopes
+   of --vms VMs, written directly as a fleet's collectors would leave it,
+   audited through a counting proxy: seconds, max RSS, List and Get
+   requests. Each VM is a real `hostenc check` (the fake IMDS playing that
+   VM, its own key), and each entry names a genuine envelope of that VM:
+   its own vmId, observedAt (one second apart), sequence and digest, so
+   the audit's listing check holds. Only each VM's newest object is
+   written: the audit never reads the others (the proxy's log shows it),
+   and Azurite's in-memory metadata makes every write cost O(blobs).
 
 Needs the build (hostenc, fake-imds, host roots), Azurite in tests/blob
 (scripts/install-deps.sh) and Debian's python3-cryptography."""
 
 import argparse
 import base64
+import calendar
 import concurrent.futures
 import json
 import os
@@ -55,35 +61,45 @@ from cryptography.hazmat.primitives.asymmetric import ec  # noqa: E402
 from harness import HOSTENC, HOSTROOTS, FakeImds, hostenc, low_s  # noqa: E402
 
 
-def timed_child(argv, env):
+def timed_child(argv, env, stdout=subprocess.DEVNULL):
     """(seconds, max RSS in MiB, returncode) of one child."""
     t0 = time.monotonic()
-    p = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+    p = subprocess.Popen(argv, stdout=stdout, stderr=subprocess.DEVNULL, env=env)
     _, status, ru = os.wait4(p.pid, 0)
     p.returncode = os.waitstatus_to_exitcode(status)
     return time.monotonic() - t0, ru.ru_maxrss / 1024, p.returncode
 
 
-def make_envelopes(tmp, n):
-    imds = FakeImds('d4sv5.json').__enter__()
-    key_path = os.path.join(tmp, 'a.key')
-    subprocess.run(['openssl', 'genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out',
-                    key_path], check=True, capture_output=True)
+def keep_trust(imds, path):
+    with open(imds.trust, 'rb') as f, open(path, 'wb') as g:
+        g.write(f.read())
+    return path
+
+
+def vm_check(tmp, imds, key, node):
+    """The statement of one `hostenc check` with key, against the fake IMDS."""
+    key_path = os.path.join(tmp, 'vm.key')
+    with open(key_path, 'wb') as f:
+        f.write(key.private_bytes(serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8,
+                                  serialization.NoEncryption()))
     os.chmod(key_path, 0o600)
-    out = os.path.join(tmp, 'base.json')
+    out = os.path.join(tmp, 'vm.json')
     p = hostenc('check', '--host-root', os.path.join(HOSTROOTS, 'd4sv5'), '--imds-url', imds.url,
                 '--imds-trust', imds.trust, '--imds-timeout', '5', '--key', key_path, '--attestation', out,
-                '--node-name', 'aks-nodepool1-12345678-vmss000000')
+                '--node-name', node)
     assert p.returncode == 0, p.stderr
-    trust = os.path.join(tmp, 'trust.pem')
-    with open(imds.trust, 'rb') as f, open(trust, 'wb') as g:
-        g.write(f.read())
-    with open(key_path, 'rb') as f:
-        key = serialization.load_pem_private_key(f.read(), None)
     with open(out, 'rb') as f:
-        base = tc.statement(f.read())
-    envs, prev = [], None
+        return tc.statement(f.read())
+
+
+def chain(base, key, n, step_s):
+    """n envelopes re-signed from base with sequence 1..n, each `previous`
+    the one before and observedAt step_s seconds after it: [(time, seq, envelope)]."""
+    t0 = calendar.timegm(time.strptime(base['predicate']['observedAt'], '%Y-%m-%dT%H:%M:%SZ'))
+    out, prev = [], None
     for seq in range(1, n + 1):
+        at = time.gmtime(t0 + (seq - 1) * step_s)
+        base['predicate']['observedAt'] = time.strftime('%Y-%m-%dT%H:%M:%SZ', at)
         base['predicate']['sequence'] = seq
         if prev:
             base['predicate']['previous'] = {'sha256': prev}
@@ -93,10 +109,41 @@ def make_envelopes(tmp, n):
         sig = low_s(key.sign(tc.pae(tc.PAYLOAD_TYPE, payload), ec.ECDSA(hashes.SHA256())))
         env = json.dumps({'payloadType': tc.PAYLOAD_TYPE, 'payload': base64.b64encode(payload).decode(),
                           'signatures': [{'keyid': '', 'sig': base64.b64encode(sig).decode()}]}).encode() + b'\n'
-        envs.append(env)
         prev = tc.sha(env)
-    imds.__exit__(None, None, None)
-    return envs, trust
+        out.append((time.strftime('%Y%m%dT%H%M%SZ', at), seq, env))
+    return out
+
+
+def make_envelopes(tmp, n):
+    """n envelopes of one VM and one key, for the ingest figures."""
+    with FakeImds('d4sv5.json') as imds:
+        key = ec.generate_private_key(ec.SECP256R1())
+        base = vm_check(tmp, imds, key, 'aks-nodepool1-12345678-vmss000000')
+        return [env for _, _, env in chain(base, key, n, 0)], keep_trust(imds, os.path.join(tmp, 'trust.pem'))
+
+
+def make_fleet(tmp, vms, per_vm):
+    """[(vmId, [(vm/ entry, envelope)] oldest first)] for `vms` VMs: the
+    fake IMDS plays each VM in turn (it reads its compute file anew)."""
+    with open(os.path.join(ROOT, 'tests', 'data', 'imds', 'd4sv5.json')) as f:
+        compute = json.load(f)
+    compute_path = os.path.join(tmp, 'fleet-compute.json')
+    with open(compute_path, 'w') as f:
+        json.dump(compute, f)
+    fleet = []
+    with FakeImds(compute_path) as imds:
+        for v in range(vms):
+            vm = '%08x-0000-4000-8000-%012x' % (0xbe000000 + v, v)
+            compute['vmId'] = vm
+            with open(compute_path + '.new', 'w') as f:
+                json.dump(compute, f)
+            os.replace(compute_path + '.new', compute_path)
+            key = ec.generate_private_key(ec.SECP256R1())
+            base = vm_check(tmp, imds, key, 'aks-nodepool1-12345678-vmss%06d' % v)
+            assert vm in json.dumps(base), 'the fake did not play ' + vm
+            fleet.append((vm, [('vm/%s/%s-%06d-%s.json' % (vm, at, seq, tc.sha(env)), env)
+                               for at, seq, env in chain(base, key, per_vm, 1)]))
+        return fleet, keep_trust(imds, os.path.join(tmp, 'fleet-trust.pem'))
 
 
 def ingest(tmp, store, envs, trust, env):
@@ -121,19 +168,17 @@ def ingest(tmp, store, envs, trust, env):
     return len(envs) / dt
 
 
-def populate(port, container, envs, entries, vms):
-    """Objects for the envelopes, and `entries` vm/ entries over `vms` VMs."""
+def populate(port, container, fleet):
+    """Every VM's entries, and the object of each VM's newest envelope."""
     blobenv.shared_key_request(port, 'PUT', '/' + container, {'restype': 'container'})
     names = []
-    for e in envs:
-        s = tc.sha(e)
-        names.append(('objects/%s/%s.json' % (s[:2], s), e))
-    per_vm = max(1, entries // vms)
-    for v in range(vms):
-        vm = '00000000-0000-4000-8000-%012d' % v
-        for i in range(per_vm):
-            s = tc.sha(envs[(v * per_vm + i) % len(envs)])
-            names.append(('vm/%s/20261204T%06dZ-%06d-%s.json' % (vm, i, i + 1, s), b''))
+    for _, items in fleet:
+        names += [(name, b'') for name, _ in items]
+        env = items[-1][1]
+        s = tc.sha(env)
+        names.append(('objects/%s/%s.json' % (s[:2], s), env))
+    done = []
+
     def put(item):
         name, body = item
         status = None
@@ -145,16 +190,23 @@ def populate(port, container, envs, entries, vms):
             except OSError as e:
                 status = type(e).__name__
             if status in (201, 409):
+                done.append(1)
+                if len(done) % 10000 == 0:
+                    print('populate: %d of %d' % (len(done), len(names)), file=sys.stderr, flush=True)
                 return
         raise RuntimeError('PUT %s: %s' % (name, status))
     with concurrent.futures.ThreadPoolExecutor(8) as pool:
         list(pool.map(put, names))
-    return per_vm * vms
+    return sum(len(items) for _, items in fleet)
 
 
 def main():
     tmp = tempfile.mkdtemp(prefix='hostenc-bench-blob-')
     envs, trust = make_envelopes(tmp, ARGS.envelopes)
+    per_vm = max(1, ARGS.entries // ARGS.vms)
+    t0 = time.monotonic()
+    fleet, fleet_trust = make_fleet(tmp, ARGS.vms, per_vm)
+    made = time.monotonic() - t0
     key_env = {'AZURE_STORAGE_KEY': blobenv.KEY}
     rows = []
     # In memory: the figure is the collector's and audit's, not Azurite's disk persistence.
@@ -170,28 +222,39 @@ def main():
         rows.append(('audit of those %d envelopes, s (max RSS MiB)' % len(envs),
                      '%.2f (%.0f), reads all' % a_file[:2], '%.2f (%.0f), reads the newest' % a_blob[:2]))
         t0 = time.monotonic()
-        n = populate(az.port, 'fleet', envs, ARGS.entries, ARGS.vms)
+        n = populate(az.port, 'fleet', fleet)
         fill = time.monotonic() - t0
-        with blobenv.FaultProxy(az.port) as proxy:
-            a_big = timed_child([HOSTENC, 'audit', '--imds-trust', trust, '--max-age', '1000d',
-                                 az.url('fleet', proxy.endpoint)], env)
+        report_path = os.path.join(tmp, 'fleet-audit.json')
+        with blobenv.FaultProxy(az.port) as proxy, open(report_path, 'wb') as out:
+            a_big = timed_child([HOSTENC, 'audit', '--output', 'json', '--imds-trust', fleet_trust, '--max-age',
+                                 '1000d', az.url('fleet', proxy.endpoint)], env, stdout=out)
             lists = sum('comp=list' in s for s in proxy.seen)
-            gets = sum(s.startswith('GET') and '/objects/' in s for s in proxy.seen)
+            gets = [s for s in proxy.seen if s.startswith('GET') and '/objects/' in s]
+    with open(report_path) as f:
+        report = json.load(f)
+    newest = {'/objects/%s/%s.json' % (tc.sha(items[-1][1])[:2], tc.sha(items[-1][1])) for _, items in fleet}
     print('| Blob store (Azurite, this machine) | file:DIR | azblob:// |')
     print('|---|---|---|')
     for r in rows:
         print('| %s | %s | %s |' % r)
     print()
-    print('audit azblob:// over %d vm/ entries of %d VMs (filled in %.0f s): %.2f s, max RSS %.0f MiB, '
-          '%d List Blobs pages, %d envelope GETs (exit %d)' % (n, ARGS.vms, fill, a_big[0], a_big[1], lists, gets,
-                                                                a_big[2]))
+    states = {}
+    for node in report['nodes']:
+        states[node['state']] = states.get(node['state'], 0) + 1
+    print('audit azblob:// over %d envelopes of %d VMs in vm/ (%d checks and signatures in %.0f s; filled in %.0f s): '
+          '%.2f s, max RSS %.0f MiB, %d List Blobs pages, %d envelope GETs, nodes %s (exit %d)'
+          % (n, ARGS.vms, ARGS.vms, made, fill, a_big[0], a_big[1], lists, len(gets), states, a_big[2]))
     # Invariants (the smoke run in the bench suite fails on these, never on timing):
-    # the audit reads one envelope per VM and one List page per 2,000 entries.
+    # the audit reads each VM's newest envelope and nothing else, one List
+    # page per 2,000 entries, and finds every VM compliant at its newest sequence.
     bad = []
-    if a_big[2] not in (0, 1) or a_file[2] not in (0, 1) or a_blob[2] not in (0, 1):
+    if a_big[2] != 0 or a_file[2] not in (0, 1) or a_blob[2] not in (0, 1):
         bad.append('an audit failed: exits %d %d %d' % (a_file[2], a_blob[2], a_big[2]))
-    if gets != ARGS.vms:
-        bad.append('audit fetched %d envelopes for %d VMs' % (gets, ARGS.vms))
+    if len(gets) != ARGS.vms or {g[g.index('/objects/'):] for g in gets} != newest:
+        bad.append('audit fetched %d envelopes for %d VMs, or not the newest' % (len(gets), ARGS.vms))
+    if report['invalidEnvelopes'] or sorted((n['sequence'], n['state']) for n in report['nodes']) != \
+            [(per_vm, 'compliant')] * ARGS.vms:
+        bad.append('audit did not find every VM compliant at sequence %d: %s' % (per_vm, states))
     if lists != (n + 1999) // 2000:
         bad.append('audit listed %d pages for %d entries' % (lists, n))
     if bad:

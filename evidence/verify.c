@@ -32,7 +32,7 @@ const char *const verify_reason_names[VERIFY_REASON_COUNT] = {
         "BindingNonceMismatch", "SubjectMismatch", "ObservedAtOutsideWindow", "EnvelopeStale",
         "VerdictMismatch", "TrailingData", "DuplicateKey", "NulCharacter", "Base64NonCanonical",
         "SignatureCountInvalid", "SignatureEncodingNonCanonical", "SignatureHighS", "SubjectCountInvalid",
-        "ObservedAtInFuture", "AttestedLifetimeTooLong", "AttestedSignerNotValidWhenUsed",
+        "ObservedAtInFuture", "AttestedLifetimeTooLong", "AttestedSignerNotValidWhenUsed", "ListingMismatch",
 };
 
 /* One envelope's working state, released in one place. */

@@ -43,6 +43,7 @@ enum verify_reason {
         VERIFY_FUTURE,
         VERIFY_ATTESTED_LIFETIME,
         VERIFY_ATTESTED_LEAF_TIME,
+        VERIFY_LISTING,                 /* a store's names disagree with the envelope (store_verify) */
         VERIFY_REASON_COUNT,
 };
 

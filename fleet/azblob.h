@@ -54,12 +54,14 @@ struct azblob *azblob_free(struct azblob *b);
 
 enum azblob_put {
         AZBLOB_CREATED,
-        AZBLOB_EXISTS,                  /* If-None-Match: * refused: the name is taken */
+        AZBLOB_EXISTS,                  /* the name was taken, by exactly these bytes */
 };
 
 /* Creates blob name (characters [A-Za-z0-9._/-] only) if it does not
- * exist yet. Errors: -EACCES (401/403), -EROFS (refused by an
- * immutability policy or legal hold), -EAGAIN (throttled or unavailable
+ * exist yet (If-None-Match: *). A name already taken, or kept by an
+ * immutability policy, is read back: AZBLOB_EXISTS when it holds exactly
+ * these bytes, -EEXIST when it holds others. Errors: -EACCES (401/403),
+ * -EROFS (refused by an immutability policy or legal hold), -EAGAIN (throttled or unavailable
  * after every retry), -EPROTO (any other answer), transport errors; err
  * names the status and x-ms-error-code, never a secret. */
 int azblob_put_new(struct azblob *b, const char *name, const char *data, size_t len, const char *content_type,

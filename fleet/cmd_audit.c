@@ -162,13 +162,13 @@ static void audit_dir(struct run *r, const char *dir, unsigned depth)
         free(list);
 }
 
-static bool audit_blob(void *userdata, const char *name, const char *data, size_t len)
+static bool audit_blob(void *userdata, const struct store_listing *l, const char *data, size_t len)
 {
         struct run *r = userdata;
         struct verify_result res = { .reason = VERIFY_VALID };
 
-        verify_envelope(&r->v, data, len, &res);
-        if (audit_add_result(&r->a, name, &res) < 0)
+        store_verify(&r->v, l, data, len, &res);
+        if (audit_add_result(&r->a, l->entry ? l->entry : l->name, &res) < 0)
                 r->errors = true;
         return res.reason == VERIFY_VALID;
 }

@@ -198,13 +198,13 @@ struct blob_run {
         struct output *out;
 };
 
-static bool verify_blob(void *userdata, const char *name, const char *data, size_t len)
+static bool verify_blob(void *userdata, const struct store_listing *l, const char *data, size_t len)
 {
         struct blob_run *b = userdata;
         struct verify_result r = { .reason = VERIFY_VALID };
 
-        verify_envelope(b->v, data, len, &r);
-        emit(b->out, name, &r);
+        store_verify(b->v, l, data, len, &r);
+        emit(b->out, l->name, &r);
         return r.reason == VERIFY_VALID;
 }
 

@@ -287,6 +287,13 @@ static void ingest(struct collector *c, const char *body, size_t len, const char
         p->entry.sequence = r.sequence;
         statement_previous(body, len, p->entry.previous);
         p->entry.chain = store_chain(c->store, p->entry.key_id, p->entry.sequence, p->entry.previous);
+        /* Looking at the chain may have learnt what another collector on
+         * the same store took meanwhile (store_azblob.c): these very bytes,
+         * the same answer. */
+        if (store_lookup(c->store, p->entry.sha256, &p->entry)) {
+                defer(c, TAKE_PTR(p), ret);
+                return;
+        }
         if (c->cfg.binding) {
                 collect_binding_refresh(c->cfg.binding);
                 p->binding = collect_binding_bind(c->cfg.binding, &r, p->node, sizeof(p->node), p->why,

@@ -291,9 +291,6 @@ enum chain_status cstore_chain(const struct cstore *s, const char *key_id, uint6
         return CHAIN_GAP;
 }
 
-/* "2026-11-27T19:30:40Z" -> "20261127T193040Z": sorts, and needs no quoting
- * anywhere. Only digits, 'T' and 'Z' are kept, whatever the input, so no
- * control character or separator can reach a file name. */
 static void compact_time(const char *rfc3339, char out[32])
 {
         size_t j = 0;
@@ -302,6 +299,16 @@ static void compact_time(const char *rfc3339, char out[32])
                 if ((rfc3339[i] >= '0' && rfc3339[i] <= '9') || rfc3339[i] == 'T' || rfc3339[i] == 'Z')
                         out[j++] = rfc3339[i];
         out[j] = '\0';
+}
+
+int cstore_vm_entry(char *out, size_t n, const char *vm_id, const char *observed_at, uint64_t sequence,
+                    const char *sha256_hex)
+{
+        char when[32];
+
+        compact_time(observed_at, when);
+        return snprintf(out, n, "vm/%s/%s-%06llu-%.64s.json", vm_id, when, (unsigned long long) sequence,
+                        sha256_hex);
 }
 
 struct cstore_staged {
@@ -363,20 +370,21 @@ int cstore_stage(struct cstore *s, const struct cstore_entry *e, const char *dat
 {
         struct cstore_staged *st;
         uint8_t digest[32];
-        char when[32];
+        char entry[256];
         int r;
 
         if (!cindex_hex64(e->sha256) || hex_decode(e->sha256, digest, 32) < 0 || !cindex_safe_name(e->vm_id))
                 return bad(err, errsz, -EINVAL, "refusing to store: digest or vmId unusable as a file name");
+        if ((size_t) cstore_vm_entry(entry, sizeof(entry), e->vm_id, e->observed_at, e->sequence, e->sha256) >=
+            sizeof(entry))
+                return bad(err, errsz, -EINVAL, "refusing to store: name too long");
         st = calloc(1, sizeof(*st));
         if (!st)
                 return bad(err, errsz, -ENOMEM, "out of memory");
-        compact_time(e->observed_at, when);
         if (asprintf(&st->obj_dir, "%s/objects/%.2s", s->dir, e->sha256) < 0 ||
             asprintf(&st->obj, "%s/%s.json", st->obj_dir, e->sha256) < 0 ||
             asprintf(&st->vm_dir, "%s/vm/%s", s->dir, e->vm_id) < 0 ||
-            asprintf(&st->vm_link, "%s/%s-%06llu-%s.json", st->vm_dir, when, (unsigned long long) e->sequence,
-                     e->sha256) < 0 ||
+            asprintf(&st->vm_link, "%s/%s", s->dir, entry) < 0 ||
             (summary && asprintf(&st->sum, "%s/summaries/%s.json", s->dir, e->sha256) < 0) ||
             !(st->line = cindex_format_line(e))) {
                 cstore_staged_free(st);

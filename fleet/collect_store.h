@@ -39,6 +39,14 @@ struct cstore_entry {
         uint64_t bytes;
 };
 
+/* The per-VM listing entry of an envelope, the same in every back end:
+ * "vm/<vmId>/<observedAt>-<seq, 6+ digits>-<sha256>.json", where observedAt
+ * keeps only its digits, 'T' and 'Z' ("20261127T193040Z": sorts, and needs
+ * no quoting; no control character or separator reaches a name). Returns
+ * the snprintf() result: >= n means it did not fit. */
+int cstore_vm_entry(char *out, size_t n, const char *vm_id, const char *observed_at, uint64_t sequence,
+                    const char *sha256_hex);
+
 /* Creates the layout if needed, takes an exclusive lock on the store,
  * removes temporary files a crash left, truncates a torn last index line
  * and rebuilds the state. -EBUSY when another collector holds the store;

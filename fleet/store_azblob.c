@@ -23,16 +23,14 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "azblob.h"
+#include "collect_index.h"
 #include "crypto.h"
 #include "keyfile.h"
 #include "macro.h"
-#include "store_entra.h"
+#include "store_azblob_priv.h"
 #include "store_iface.h"
 #include "strparse.h"
 
-#define ENVELOPE_MAX (4 * 1024 * 1024)
-#define FALLBACK_PER_VM 8               /* older envelopes tried when the newest is not valid */
 
 /* ---- the state: digests seen, chain heads ---------------------------------------- */
 
@@ -104,11 +102,6 @@ static struct rec *table_put(struct table *t, const uint8_t k[32])
 
 /* ---- the back end -------------------------------------------------------------------- */
 
-struct conn {
-        struct azblob *blob;
-        struct azblob_bearer *bearer;
-};
-
 /* The listener's thread looks up and decides chains; the committer's
  * writes. state guards the tables, net the connection (one curl handle). */
 struct azstore {
@@ -125,99 +118,6 @@ struct staged {
         char object[128], vm_marker[256], key_marker[256], summary_name[128];
 };
 
-static void conn_done(struct conn *c)
-{
-        c->blob = azblob_free(c->blob);
-        store_entra_free(c->bearer);
-        c->bearer = NULL;
-}
-
-static int read_secret(const char *env_value, const char *file_env, char **ret, char *err, size_t errsz)
-{
-        const char *file = getenv(file_env);
-        size_t len;
-
-        if (env_value && *env_value) {
-                *ret = strdup(env_value);
-                return *ret ? 1 : -ENOMEM;
-        }
-        if (!file || !*file)
-                return 0;
-        if (keyfile_read_private(file_env, file, ret, &len) < 0) {
-                snprintf(err, errsz, "%s %s: unreadable, or readable by group or other", file_env, file);
-                return -EACCES;
-        }
-        strstrip(*ret);
-        return 1;
-}
-
-/* Shared Key (AZURE_STORAGE_KEY[_FILE]), else SAS (AZURE_STORAGE_SAS_TOKEN[_FILE]), else Entra. */
-static int conn_open(const char *url, const struct http_transport *http, struct conn *c, char *err, size_t errsz)
-{
-        _cleanup_secret_ char *key = NULL, *sas = NULL;
-        _cleanup_free_ uint8_t *raw = NULL;
-        struct azblob_target t;
-        struct azblob_auth auth = { .shared_key = NULL };
-        size_t raw_len = 0;
-        int r;
-
-        r = azblob_parse_url(url, &t, err, errsz);
-        if (r < 0)
-                return r;
-        r = read_secret(getenv("AZURE_STORAGE_KEY"), "AZURE_STORAGE_KEY_FILE", &key, err, errsz);
-        if (r == 0)
-                r = read_secret(getenv("AZURE_STORAGE_SAS_TOKEN"), "AZURE_STORAGE_SAS_FILE", &sas, err, errsz);
-        if (r < 0)
-                return r;
-        if (key) {
-                if (base64_decode(key, strlen(key), &raw, &raw_len) < 0 || raw_len < 16) {
-                        snprintf(err, errsz, "AZURE_STORAGE_KEY: not a base64 storage account key");
-                        return -EINVAL;
-                }
-                auth.shared_key = raw;
-                auth.shared_key_len = raw_len;
-        } else if (sas)
-                auth.sas = sas;
-        else {
-                r = store_entra_new(http, &c->bearer);
-                if (r < 0) {
-                        snprintf(err, errsz, "no credentials: set AZURE_STORAGE_KEY(_FILE) or AZURE_STORAGE_SAS_TOKEN"
-                                 "(_FILE), or run with workload identity or a managed identity (%s)", strerror(-r));
-                        return r == -ENOMEM ? r : -ENOKEY;
-                }
-                auth.bearer = c->bearer;
-        }
-        r = azblob_new(&t, &auth, NULL, http, &c->blob);
-        if (raw)
-                explicit_bzero(raw, raw_len);
-        if (r < 0) {
-                conn_done(c);
-                return r;
-        }
-        return 0;
-}
-
-static bool hex_n(const char *s, size_t n)
-{
-        for (size_t i = 0; i < n; i++)
-                if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-                        return false;
-        return true;
-}
-
-static bool safe_vm(const char *s)
-{
-        size_t n = strlen(s);
-
-        if (n == 0 || n > 63 || *s == '.')
-                return false;
-        for (size_t i = 0; i < n; i++)
-                if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') ||
-                      s[i] == '-' || s[i] == '.' || s[i] == '_'))
-                        return false;
-        return true;
-}
-
 static void key_hash(const char *key_id, uint8_t out[32], char hex[65])
 {
         sha256(key_id, strlen(key_id), out);
@@ -233,8 +133,8 @@ static int parse_key_marker(const char *name, uint8_t kh[32], uint64_t *seq, uin
         uint64_t v;
         int c;
 
-        if (strncmp(name, "keys/", 5) || strlen(p) < 64 + 1 + 20 + 1 + 64 + 1 || !hex_n(p, 64) || p[64] != '/' ||
-            p[85] != '-' || !hex_n(p + 86, 64) || p[150] != '-')
+        if (strncmp(name, "keys/", 5) || strlen(p) < 64 + 1 + 20 + 1 + 64 + 1 || !az_hex_n(p, 64) || p[64] != '/' ||
+            p[85] != '-' || !az_hex_n(p + 86, 64) || p[150] != '-')
                 return -EBADMSG;
         memcpy(inv, p + 65, 20);
         inv[20] = '\0';
@@ -247,7 +147,7 @@ static int parse_key_marker(const char *name, uint8_t kh[32], uint64_t *seq, uin
                 if ((size_t) (dash - (p + 151)) == strlen(chain_status_names[c]) &&
                     !strncmp(p + 151, chain_status_names[c], (size_t) (dash - (p + 151))))
                         break;
-        if (c == CHAIN_COUNT || !safe_vm(dash + 1))
+        if (c == CHAIN_COUNT || !cindex_safe_name(dash + 1))
                 return -EBADMSG;
         memcpy(hex, p, 64);
         hex[64] = '\0';
@@ -380,27 +280,16 @@ static void a_staged_free(struct store_staged *p)
 }
 
 /* "2026-11-27T19:30:40Z" -> "20261127T193040Z", as the file store names it. */
-static void compact_time(const char *rfc3339, char out[32])
-{
-        size_t j = 0;
-
-        for (size_t i = 0; rfc3339[i] && j < 31; i++)
-                if ((rfc3339[i] >= '0' && rfc3339[i] <= '9') || rfc3339[i] == 'T' || rfc3339[i] == 'Z' ||
-                    rfc3339[i] == '.')
-                        out[j++] = rfc3339[i];
-        out[j] = '\0';
-}
-
 static int a_stage(void *impl, const struct cstore_entry *e, const char *data, size_t len, const char *summary,
                    size_t summary_len, struct store_staged **ret, char *err, size_t errsz)
 {
         struct staged *st;
         uint8_t kh[32];
-        char kh_hex[65], when[32];
+        char kh_hex[65];
         int k1, k2, k3, k4;
 
         (void) impl;
-        if (strlen(e->sha256) != 64 || !hex_n(e->sha256, 64) || !safe_vm(e->vm_id) || e->sequence == 0 ||
+        if (strlen(e->sha256) != 64 || !az_hex_n(e->sha256, 64) || !cindex_safe_name(e->vm_id) || e->sequence == 0 ||
             e->chain >= CHAIN_COUNT) {
                 snprintf(err, errsz, "refusing to store: digest or vmId unusable as a blob name");
                 return -EINVAL;
@@ -419,10 +308,8 @@ static int a_stage(void *impl, const struct cstore_entry *e, const char *data, s
                 st->summary_len = summary_len;
         }
         key_hash(e->key_id, kh, kh_hex);
-        compact_time(e->observed_at, when);
         k1 = snprintf(st->object, sizeof(st->object), "objects/%.2s/%s.json", e->sha256, e->sha256);
-        k2 = snprintf(st->vm_marker, sizeof(st->vm_marker), "vm/%s/%s-%06llu-%s.json", e->vm_id, when,
-                      (unsigned long long) e->sequence, e->sha256);
+        k2 = cstore_vm_entry(st->vm_marker, sizeof(st->vm_marker), e->vm_id, e->observed_at, e->sequence, e->sha256);
         k3 = snprintf(st->key_marker, sizeof(st->key_marker), "keys/%s/%020llu-%s-%s-%s", kh_hex,
                       (unsigned long long) (UINT64_MAX - e->sequence), e->sha256, chain_status_names[e->chain],
                       e->vm_id);
@@ -522,7 +409,7 @@ static void a_close(void *impl)
 
         if (!s)
                 return;
-        conn_done(&s->c);
+        azconn_done(&s->c);
         pthread_mutex_destroy(&s->state);
         pthread_mutex_destroy(&s->net);
         free(s->digests.recs);
@@ -549,7 +436,7 @@ int store_azblob_open(const char *url, const struct http_transport *http, struct
         if (getrandom(&a->digests.salt, sizeof(a->digests.salt), 0) != sizeof(a->digests.salt))
                 a->digests.salt = (uint64_t) time(NULL) ^ (uint64_t) getpid();
         a->keys.salt = a->digests.salt * 0x9e3779b97f4a7c15ULL;
-        r = conn_open(url, http, &a->c, err, errsz);
+        r = azconn_open(url, http, &a->c, err, errsz);
         if (r == 0)
                 r = azblob_create_container(a->c.blob, err, errsz);
         if (r == 0)
@@ -561,120 +448,4 @@ int store_azblob_open(const char *url, const struct http_transport *http, struct
         s->ops = &azblob_ops;
         s->impl = a;
         return 0;
-}
-
-/* ---- readers: audit and verify ------------------------------------------------------------ */
-
-struct reader {
-        struct conn c;
-        store_reader each;
-        void *userdata;
-        char vm[64];
-        char names[FALLBACK_PER_VM][65];        /* the current VM's newest digests, oldest first */
-        unsigned n, next;
-        int error;
-        char *err;
-        size_t errsz;
-};
-
-static int read_object(struct reader *rd, const char *sha, bool *valid)
-{
-        _cleanup_free_ char *data = NULL;
-        char name[128];
-        size_t len;
-        int r;
-
-        snprintf(name, sizeof(name), "objects/%.2s/%s.json", sha, sha);
-        r = azblob_get(rd->c.blob, name, ENVELOPE_MAX, &data, &len, rd->err, rd->errsz);
-        if (r < 0)
-                return r;
-        *valid = rd->each(rd->userdata, name, data, len);
-        return 0;
-}
-
-/* The VM's newest envelope; older ones while they are not valid. */
-static int flush_vm(struct reader *rd)
-{
-        bool valid = false;
-
-        for (unsigned i = 0; i < rd->n && !valid; i++) {
-                unsigned j = (rd->next + FALLBACK_PER_VM - 1 - i) % FALLBACK_PER_VM;
-                int r = read_object(rd, rd->names[j], &valid);
-
-                if (r < 0)
-                        return r;
-        }
-        rd->n = rd->next = 0;
-        return 0;
-}
-
-static int read_vm_marker(void *userdata, const char *name)
-{
-        struct reader *rd = userdata;
-        const char *vm = name + 3, *slash = strchr(vm, '/');
-        size_t vlen, nlen = strlen(name);
-        int r;
-
-        /* vm/<vmId>/<...>-<sha256>.json */
-        if (strncmp(name, "vm/", 3) || !slash || (vlen = (size_t) (slash - vm)) >= sizeof(rd->vm) || nlen < 70 ||
-            strcmp(name + nlen - 5, ".json") || !hex_n(name + nlen - 69, 64))
-                return 0;
-        if (strlen(rd->vm) != vlen || strncmp(rd->vm, vm, vlen)) {
-                r = flush_vm(rd);
-                if (r < 0)
-                        return r;
-                memcpy(rd->vm, vm, vlen);
-                rd->vm[vlen] = '\0';
-        }
-        memcpy(rd->names[rd->next], name + nlen - 69, 64);
-        rd->names[rd->next][64] = '\0';
-        rd->next = (rd->next + 1) % FALLBACK_PER_VM;
-        rd->n += rd->n < FALLBACK_PER_VM;
-        return 0;
-}
-
-static int read_any_object(void *userdata, const char *name)
-{
-        struct reader *rd = userdata;
-        size_t n = strlen(name);
-        char sha[65];
-        bool valid;
-
-        if (strncmp(name, "objects/", 8) || n != 8 + 3 + 64 + 5 || !hex_n(name + 11, 64))
-                return 0;
-        memcpy(sha, name + 11, 64);
-        sha[64] = '\0';
-        return read_object(rd, sha, &valid);
-}
-
-static int read_store(const char *url, const struct http_transport *http, bool freshest, store_reader each,
-                      void *userdata, char *err, size_t errsz)
-{
-        struct reader *rd = calloc(1, sizeof(*rd));
-        int r;
-
-        if (!rd)
-                return -ENOMEM;
-        *rd = (struct reader){ .each = each, .userdata = userdata, .err = err, .errsz = errsz };
-        r = conn_open(url, http, &rd->c, err, errsz);
-        if (r == 0)
-                r = azblob_list(rd->c.blob, freshest ? "vm/" : "objects/", 0,
-                                freshest ? read_vm_marker : read_any_object, rd, err, errsz);
-        if (r == 0 && freshest)
-                r = flush_vm(rd);
-        conn_done(&rd->c);
-        free(rd);
-        return r;
-}
-
-int store_read_freshest(const char *url, const struct http_transport *http, store_reader each, void *userdata,
-                        char *err, size_t errsz)
-{
-        return read_store(url, http, true, each, userdata, err, errsz);
-}
-
-int store_read_all(const char *url, const struct http_transport *http, store_reader each, void *userdata, char *err,
-                   size_t errsz)
-{
-        return read_store(url, http, false, each, userdata, err, errsz);
 }

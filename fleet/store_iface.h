@@ -65,16 +65,34 @@ uint64_t store_keys(const struct store *s);
 int store_file_open(const char *dir, struct store *s, char *err, size_t errsz);
 int store_azblob_open(const char *url, const struct http_transport *http, struct store *s, char *err, size_t errsz);
 
-/* Readers for audit and verify. store_read_freshest() calls each() with
- * every VM's newest envelope (and, while each() answers false for "not
- * valid", the next older ones, up to a few); store_read_all() with every
- * envelope. Names are the blob names. Only azblob:// URLs; a directory is
- * read as files. */
-typedef bool (*store_reader)(void *userdata, const char *name, const char *data, size_t len);
+/* Readers for audit and verify (azblob:// URLs only; a directory is read
+ * as files). store_read_freshest() calls each() with every VM's newest
+ * envelope, by its vm/ listing entry (and, while each() answers false for
+ * "not valid", the next older ones, up to a few); store_read_all() with
+ * every envelope under objects/.
+ *
+ * Names are not signed, and whoever can write to the container can write
+ * any name: each() gets what the names claim, to hold against what the
+ * envelope signed (store_verify()). */
+struct store_listing {
+        const char *name;               /* the blob read: objects/<aa>/<sha256>.json */
+        const char *entry;              /* the vm/ entry that named it; NULL from store_read_all() */
+        bool digest_matches;            /* the bytes' SHA-256 is the digest in name */
+};
+typedef bool (*store_reader)(void *userdata, const struct store_listing *l, const char *data, size_t len);
 int store_read_freshest(const char *url, const struct http_transport *http, store_reader each, void *userdata,
                         char *err, size_t errsz);
 int store_read_all(const char *url, const struct http_transport *http, store_reader each, void *userdata, char *err,
                    size_t errsz);
+
+struct verifier;
+struct verify_result;
+/* verify_envelope(), then the listing held against it: bytes that do not
+ * hash to their name, or a vm/ entry whose vmId, observedAt, sequence or
+ * digest is not the envelope's, are VERIFY_LISTING (so a forged entry can
+ * neither put an older envelope first nor file one under another VM). */
+void store_verify(struct verifier *v, const struct store_listing *l, const char *data, size_t len,
+                  struct verify_result *ret);
 bool store_url_is_azblob(const char *url);
 /* "file:DIR" -> "DIR"; anything else unchanged. */
 const char *store_url_dir(const char *url);

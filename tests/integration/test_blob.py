@@ -254,6 +254,92 @@ class Blob(tc.Collect):
         self.assertEqual(len([n for n in self.names(name, 'keys/') if tc.sha(self.a2) in n]), 1)
 
 
+    # --- names are not signed: a writer to the container forging them ----------------------
+
+    def put_raw(self, container, name, body=b''):
+        status, _, _ = blobenv.shared_key_request(self.azurite.port, 'PUT', '/%s/%s' % (container, name), body=body,
+                                                  headers={'Content-Type': 'application/octet-stream',
+                                                           'x-ms-blob-type': 'BlockBlob'})
+        self.assertEqual(status, 201, name)
+
+    def test_forged_listing_is_not_believed(self):
+        name = self.container()
+        url = self.azurite.url(name)
+        c = self.blob_collector(url)
+        e1 = self.a1
+        e2 = self.with_seq(self.a1, 2, tc.sha(e1))
+        for e in (e1, e2):
+            self.assertEqual(c.post(e)[0], 201)
+        real = self.names(name, 'vm/')
+        self.assertEqual(len(real), 2)
+        vm_dir = real[0][:real[0].rindex('/') + 1]
+        # 1. An entry dated a year later and claiming sequence 9 names the
+        #    older envelope: without the check the audit would take e1 as the
+        #    VM's newest. 2. A later entry names a digest whose object holds
+        #    other bytes (e1's). Both are ListingMismatch; the audit falls
+        #    back to the real newest, e2.
+        self.put_raw(name, '%s20271231T235959Z-000009-%s.json' % (vm_dir, tc.sha(e1)))
+        planted = 'f' * 64
+        self.put_raw(name, 'objects/ff/%s.json' % planted, e1)
+        self.put_raw(name, '%s20281231T235959Z-000010-%s.json' % (vm_dir, planted))
+        p = self.run_hostenc('audit', '--output', 'json', '--imds-trust', self.trust, '--max-age', '1000d', url)
+        self.assertIn(p.returncode, (0, 1), p.stderr)
+        report = json.loads(p.stdout)
+        self.assertEqual([(n['sequence'], n['state']) for n in report['nodes']], [(2, 'compliant')], report)
+        self.assertEqual(report['summary']['envelopes'], 3, report['summary'])
+        bad = sorted((i['file'], i['reason']) for i in report['invalidEnvelopes'])
+        self.assertEqual([r for _, r in bad], ['ListingMismatch', 'ListingMismatch'], bad)
+        self.assertEqual([f[len(vm_dir):len(vm_dir) + 16] for f, _ in bad], ['20271231T235959Z', '20281231T235959Z'])
+        # verify reads every object: the planted one is refused by its digest.
+        p = self.run_hostenc('verify', '--output', 'json', '--imds-trust', self.trust, url)
+        self.assertNotEqual(p.returncode, 0, p.stdout)
+        got = {r['file']: (r['valid'], r['reason']) for r in json.loads(p.stdout)['results']}
+        self.assertEqual(got['objects/ff/%s.json' % planted], (False, 'ListingMismatch'), got)
+        self.assertEqual(sorted(v for k, v in got.items() if k != 'objects/ff/%s.json' % planted),
+                         [(True, 'Valid')] * 2, got)
+
+    def test_taken_name_holding_other_bytes_is_refused(self):
+        # Bytes planted under an envelope's digest before it arrives: the
+        # collector reads the name back, refuses, and acknowledges nothing.
+        name = self.container()
+        c = self.blob_collector(self.azurite.url(name))
+        sha = tc.sha(self.a2)
+        self.put_raw(name, 'objects/%s/%s.json' % (sha[:2], sha), self.a1)
+        status, body, _ = c.post(self.a2)
+        self.assertEqual(status, 503, body)
+        self.assertEqual(self.names(name, 'keys/'), [])
+        err = [l for l in c.lines() if l['msg'].startswith('store write failed')][-1]['error']
+        self.assertIn('already holds other bytes', err)
+
+    def test_policy_refusal_on_a_name_already_holding_the_bytes(self):
+        # A writer that crashed after the object left it behind. Whether Blob
+        # Storage answers a create of that name under a policy with the
+        # precondition or with the policy is undocumented: a policy refusal
+        # over the same bytes is the duplicate it is, and the rest is written.
+        name = self.container()
+        proxy, c = self.fault_collector(name)
+        sha = tc.sha(self.b1)
+        self.put_raw(name, 'objects/%s/%s.json' % (sha[:2], sha), self.b1)
+        proxy.add('PUT', '/objects/', 409, 'BlobImmutableDueToPolicy')
+        status, body, _ = c.post(self.b1)
+        self.assertEqual(status, 201, body)
+        self.assertEqual([s for s in proxy.seen if s.startswith('GET') and '/objects/' in s],
+                         ['GET /%s/%s/objects/%s/%s.json' % (blobenv.ACCOUNT, name, sha[:2], sha)])
+        self.assertEqual(len([n for n in self.names(name, 'keys/') if sha in n]), 1)
+
+    def test_replica_duplicate_is_one_envelope(self):
+        # Another replica stored the envelope; this one learns it from the
+        # key's head when it looks at the chain, and answers as for any
+        # duplicate: no second keys/ entry (a "replay" of itself).
+        name = self.container()
+        c = self.blob_collector(self.azurite.url(name))
+        other = self.blob_collector(self.azurite.url(name), name='replica')
+        self.assertEqual(other.post(self.a1)[0], 201)
+        status, body, _ = c.post(self.a1)
+        self.assertEqual((status, body['chain']), (200, 'first'), body)
+        self.assertEqual(len([n for n in self.names(name, 'keys/') if tc.sha(self.a1) in n]), 1)
+
+
 # test_collect's own tests are not run again here.
 for _n in [n for n in dir(tc.Collect) if n.startswith('test_')]:
     setattr(Blob, _n, None)

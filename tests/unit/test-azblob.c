@@ -107,6 +107,7 @@ struct canned {
         const char *code[8];
         long retry_after[8];
         int transport_error[8];
+        const char *body[8];
         int n, calls;
         char last_auth[512];
         char last_url[512];
@@ -133,6 +134,8 @@ static int canned_request(void *userdata, const struct http_request *req, struct
                                                                                                       : -1,
                                         .body = BUF_INIT(req->max_body) };
         snprintf(resp->ms_error_code, sizeof(resp->ms_error_code), "%s", c->code[i] ? c->code[i] : "");
+        if (c->body[i] && buf_append(&resp->body, c->body[i], strlen(c->body[i])) < 0)
+                return -E2BIG;
         return 0;
 }
 
@@ -197,20 +200,38 @@ static void test_answers(void **state)
         assert_null(strstr(c1.last_url, "sig="));
         b = azblob_free(b);
 
-        /* The name is taken: the same content, idempotent. */
-        struct canned c2 = { .status = { 409 }, .code = { "BlobAlreadyExists" }, .n = 1 };
+        /* The name is taken (409 or 412), and read back: the same bytes are
+         * idempotent, other bytes are -EEXIST. */
+        struct canned c2 = { .status = { 409, 200 }, .code = { "BlobAlreadyExists" }, .body = { NULL, "{}" }, .n = 2 };
         b = open_canned(&c2, &auth);
         assert_int_equal(put(b, &how, err, sizeof(err)), 0);
         assert_int_equal(how, AZBLOB_EXISTS);
+        assert_int_equal(c2.calls, 2);
+        assert_false(c2.if_none_match);        /* the second request was the GET */
+        b = azblob_free(b);
+        struct canned c2b = { .status = { 412, 200 }, .code = { "ConditionNotMet" }, .body = { NULL, "{ }" }, .n = 2 };
+        b = open_canned(&c2b, &auth);
+        how = AZBLOB_CREATED;
+        assert_int_equal(put(b, &how, err, sizeof(err)), -EEXIST);
+        assert_non_null(strstr(err, "already holds other bytes"));
+        assert_int_equal(how, AZBLOB_CREATED);  /* untouched on error */
         b = azblob_free(b);
 
-        /* An immutability policy refuses: -EROFS, with the code in the message, no retry. */
-        struct canned c3 = { .status = { 409 }, .code = { "BlobImmutableDueToPolicy" }, .n = 1 };
+        /* An immutability policy refuses a name that does not exist: -EROFS,
+         * with the code in the message, no retry; one that holds these bytes
+         * is the duplicate it is. */
+        struct canned c3 = { .status = { 409, 404 }, .code = { "BlobImmutableDueToPolicy", "BlobNotFound" }, .n = 2 };
         b = open_canned(&c3, &auth);
         assert_int_equal(put(b, &how, err, sizeof(err)), -EROFS);
         assert_non_null(strstr(err, "HTTP 409 BlobImmutableDueToPolicy"));
         assert_null(strstr(err, DEV_KEY));
-        assert_int_equal(c3.calls, 1);
+        assert_int_equal(c3.calls, 2);
+        b = azblob_free(b);
+        struct canned c3b = { .status = { 409, 200 }, .code = { "BlobImmutableDueToLegalHold" }, .body = { NULL, "{}" },
+                              .n = 2 };
+        b = open_canned(&c3b, &auth);
+        assert_int_equal(put(b, &how, err, sizeof(err)), 0);
+        assert_int_equal(how, AZBLOB_EXISTS);
         b = azblob_free(b);
 
         /* Unavailable through every attempt: -EAGAIN. Timeouts: the transport's error. */

@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+
+/* What the Blob store's writer (store_azblob.c) and readers
+ * (store_azread.c) share: the connection, and the rules for names. */
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "azblob.h"
+#include "http.h"
+
+#define ENVELOPE_MAX (4 * 1024 * 1024)
+
+struct conn {
+        struct azblob *blob;
+        struct azblob_bearer *bearer;
+};
+
+/* Shared Key (AZURE_STORAGE_KEY[_FILE]), else SAS
+ * (AZURE_STORAGE_SAS_TOKEN[_FILE]), else Entra; err never holds a secret. */
+int azconn_open(const char *url, const struct http_transport *http, struct conn *c, char *err, size_t errsz);
+void azconn_done(struct conn *c);
+
+/* n lowercase hex digits. */
+bool az_hex_n(const char *s, size_t n);
