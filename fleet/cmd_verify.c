@@ -31,9 +31,11 @@ struct verify_opts {
 
 static void usage(FILE *out)
 {
-        fputs("Usage: hostenc verify [OPTIONS] ENVELOPE...|DIR|azblob://ACCOUNT/CONTAINER\n"
+        fputs("Usage: hostenc verify [OPTIONS] ENVELOPE...|DIR|STORE\n"
               "Verifies DSSE envelopes written by 'hostenc check --attestation' offline\n"
-              "(a DIR means every *.json file in it; a container, every envelope in it):\n"
+              "(a DIR means every *.json file in it; a collector's STORE, file:DIR or\n"
+              "azblob://ACCOUNT/CONTAINER, every envelope under its objects/, each also\n"
+              "held against the digest it is stored under):\n"
               "signature, statement, key binding through the IMDS attested document (its\n"
               "chain checked at its own createdOn), subject, time window, freshness, and a\n"
               "re-appraisal of the facts. Exit 0 only if every envelope is valid.\n\n"
@@ -208,15 +210,16 @@ static bool verify_blob(void *userdata, const struct store_listing *l, const cha
         return r.reason == VERIFY_VALID;
 }
 
-/* Every envelope in the container (objects/). */
-static void verify_azblob(struct verifier *v, struct output *out, const char *url)
+/* Every envelope a collector's store holds (objects/), a container or a directory. */
+static void verify_store(struct verifier *v, struct output *out, const char *url)
 {
         struct http_transport *http = NULL;
         struct blob_run b = { .v = v, .out = out };
         struct verify_result r = { .reason = VERIFY_UNREADABLE };
 
         snprintf(r.detail, sizeof(r.detail), "out of memory");
-        if (http_curl_new(&http) < 0 || store_read_all(url, http, verify_blob, &b, r.detail, sizeof(r.detail)) < 0)
+        if ((store_url_is_azblob(url) && http_curl_new(&http) < 0) ||
+            store_read_all(url, http, verify_blob, &b, r.detail, sizeof(r.detail)) < 0)
                 emit(out, url, &r);
         http_curl_free(http);
 }
@@ -240,10 +243,11 @@ static int run(const struct verify_opts *o, char **paths, int n)
                 goto out;
         for (int i = 0; i < n; i++) {
                 const char *p = store_url_dir(paths[i]);
+                bool dir = stat(p, &st) == 0 && S_ISDIR(st.st_mode);
 
-                if (store_url_is_azblob(p))
-                        verify_azblob(&v, &out, p);
-                else if (stat(p, &st) == 0 && S_ISDIR(st.st_mode))
+                if (store_url_is_azblob(p) || (dir && store_dir_is_store(p)))
+                        verify_store(&v, &out, paths[i]);
+                else if (dir)
                         verify_dir(&v, &out, p);
                 else
                         verify_file(&v, &out, p);

@@ -11,8 +11,6 @@
 #include "azblob.h"
 #include "http.h"
 
-#define ENVELOPE_MAX (4 * 1024 * 1024)
-
 struct conn {
         struct azblob *blob;
         struct azblob_bearer *bearer;

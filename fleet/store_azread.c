@@ -10,6 +10,7 @@
 
 #include "collect_store.h"
 #include "crypto.h"
+#include "dsse.h"
 #include "macro.h"
 #include "store_azblob_priv.h"
 #include "store_iface.h"
@@ -41,12 +42,13 @@ static int read_object(struct reader *rd, const char *entry, const char *sha, bo
         int r;
 
         snprintf(name, sizeof(name), "objects/%.2s/%.64s.json", sha, sha);
-        r = azblob_get(rd->c.blob, name, ENVELOPE_MAX, &data, &len, rd->err, rd->errsz);
+        r = azblob_get(rd->c.blob, name, DSSE_MAX_ENVELOPE, &data, &len, rd->err, rd->errsz);
         if (r < 0)
                 return r;
         sha256(data, len, d);
         hex_encode(d, 32, have);
         l.name = name;
+        memcpy(l.sha256, sha, 64);
         l.digest_matches = !strncmp(have, sha, 64);
         *valid = rd->each(rd->userdata, &l, data, len);
         return 0;
@@ -129,8 +131,8 @@ int store_read_freshest(const char *url, const struct http_transport *http, stor
         return read_store(url, http, true, each, userdata, err, errsz);
 }
 
-int store_read_all(const char *url, const struct http_transport *http, store_reader each, void *userdata, char *err,
-                   size_t errsz)
+int store_azblob_read_all(const char *url, const struct http_transport *http, store_reader each, void *userdata,
+                          char *err, size_t errsz)
 {
         return read_store(url, http, false, each, userdata, err, errsz);
 }
@@ -138,7 +140,7 @@ int store_read_all(const char *url, const struct http_transport *http, store_rea
 void store_verify(struct verifier *v, const struct store_listing *l, const char *data, size_t len,
                   struct verify_result *ret)
 {
-        const char *sha = l->name + OBJECT_PREFIX_LEN;
+        const char *sha = l->sha256;
         char want[ENTRY_MAX];
 
         verify_envelope(v, data, len, ret);

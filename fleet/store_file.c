@@ -1,9 +1,18 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The store interface over today's local directory store (collect_store.c). */
+/* The store interface over today's local directory store (collect_store.c),
+ * and its reader for verify. */
+#include <dirent.h>
 #include <errno.h>
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
+#include "crypto.h"
+#include "dsse.h"
+#include "fileio.h"
+#include "macro.h"
 #include "store_iface.h"
 
 static bool f_lookup(void *impl, const char sha256[65], struct cstore_entry *ret)
@@ -76,4 +85,105 @@ int store_file_open(const char *dir, struct store *s, char *err, size_t errsz)
         s->ops = &file_ops;
         s->impl = c;
         return 0;
+}
+
+static bool hex_name(const char *s, size_t n, const char *suffix)
+{
+        for (size_t i = 0; i < n; i++)
+                if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+                        return false;
+        return !strcmp(s + n, suffix);
+}
+
+/* One objects/<aa>/<sha256>.json; a file that cannot be read is an error,
+ * not a skipped envelope. */
+static int read_object_file(const char *path, const char *sha, store_reader each, void *userdata, char *err,
+                            size_t errsz)
+{
+        _cleanup_free_ char *data = NULL;
+        struct store_listing l = { .name = path };
+        char have[65];
+        uint8_t d[32];
+        size_t len;
+        int r = read_file_bounded(path, DSSE_MAX_ENVELOPE, &data, &len);
+
+        if (r < 0) {
+                snprintf(err, errsz, "%s: %s", path, strerror(-r));
+                return r;
+        }
+        sha256(data, len, d);
+        hex_encode(d, 32, have);
+        memcpy(l.sha256, sha, 64);
+        l.digest_matches = !memcmp(have, sha, 64);
+        (void) each(userdata, &l, data, len);
+        return 0;
+}
+
+/* The regular files of dir whose names pass keep(), in name order. */
+static int each_entry(const char *dir, bool want_dir, bool (*keep)(const char *name),
+                      int (*fn)(const char *path, const char *name, void *ctx), void *ctx, char *err, size_t errsz)
+{
+        struct dirent **list = NULL;
+        char path[PATH_MAX];
+        int n = scandir(dir, &list, NULL, alphasort), r = 0;
+        struct stat st;
+
+        if (n < 0) {
+                snprintf(err, errsz, "%s: %s", dir, strerror(errno));
+                return -errno;
+        }
+        for (int i = 0; i < n; i++) {
+                const char *name = list[i]->d_name;
+
+                if (r == 0 && keep(name) && snprintf(path, sizeof(path), "%s/%s", dir, name) < (int) sizeof(path) &&
+                    lstat(path, &st) == 0 && (want_dir ? S_ISDIR(st.st_mode) : S_ISREG(st.st_mode)))
+                        r = fn(path, name, ctx);
+                free(list[i]);
+        }
+        free(list);
+        return r;
+}
+
+struct file_reader {
+        store_reader each;
+        void *userdata;
+        char *err;
+        size_t errsz;
+};
+
+static bool object_name(const char *name)
+{
+        return strlen(name) == 64 + 5 && hex_name(name, 64, ".json");
+}
+
+static bool prefix_name(const char *name)
+{
+        return strlen(name) == 2 && hex_name(name, 2, "");
+}
+
+static int one_object(const char *path, const char *name, void *ctx)
+{
+        struct file_reader *fr = ctx;
+
+        return read_object_file(path, name, fr->each, fr->userdata, fr->err, fr->errsz);
+}
+
+static int one_prefix(const char *path, const char *name, void *ctx)
+{
+        struct file_reader *fr = ctx;
+
+        (void) name;
+        return each_entry(path, false, object_name, one_object, fr, fr->err, fr->errsz);
+}
+
+int store_file_read_all(const char *dir, store_reader each, void *userdata, char *err, size_t errsz)
+{
+        struct file_reader fr = { .each = each, .userdata = userdata, .err = err, .errsz = errsz };
+        char objects[PATH_MAX];
+
+        if (snprintf(objects, sizeof(objects), "%s/objects", dir) >= (int) sizeof(objects)) {
+                snprintf(err, errsz, "%s: path too long", dir);
+                return -ENAMETOOLONG;
+        }
+        return each_entry(objects, true, prefix_name, one_prefix, &fr, err, errsz);
 }

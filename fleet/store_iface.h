@@ -65,25 +65,31 @@ uint64_t store_keys(const struct store *s);
 int store_file_open(const char *dir, struct store *s, char *err, size_t errsz);
 int store_azblob_open(const char *url, const struct http_transport *http, struct store *s, char *err, size_t errsz);
 
-/* Readers for audit and verify (azblob:// URLs only; a directory is read
- * as files). store_read_freshest() calls each() with every VM's newest
- * envelope, by its vm/ listing entry (and, while each() answers false for
- * "not valid", the next older ones, up to a few); store_read_all() with
- * every envelope under objects/.
+/* Readers for audit and verify. store_read_freshest() (azblob:// only: a
+ * directory store is read whole, as files) calls each() with every VM's
+ * newest envelope, by its vm/ listing entry (and, while each() answers
+ * false for "not valid", the next older ones, up to a few);
+ * store_read_all() (azblob:// or a directory store) with every envelope
+ * under objects/, in name order.
  *
  * Names are not signed, and whoever can write to the container can write
  * any name: each() gets what the names claim, to hold against what the
  * envelope signed (store_verify()). */
 struct store_listing {
-        const char *name;               /* the blob read: objects/<aa>/<sha256>.json */
+        const char *name;               /* the blob or file read: [DIR/]objects/<aa>/<sha256>.json */
         const char *entry;              /* the vm/ entry that named it; NULL from store_read_all() */
-        bool digest_matches;            /* the bytes' SHA-256 is the digest in name */
+        char sha256[65];                /* the digest in name */
+        bool digest_matches;            /* the bytes' SHA-256 is that digest */
 };
 typedef bool (*store_reader)(void *userdata, const struct store_listing *l, const char *data, size_t len);
 int store_read_freshest(const char *url, const struct http_transport *http, store_reader each, void *userdata,
                         char *err, size_t errsz);
 int store_read_all(const char *url, const struct http_transport *http, store_reader each, void *userdata, char *err,
                    size_t errsz);
+/* The back ends' store_read_all() (store_file.c, store_azread.c). */
+int store_file_read_all(const char *dir, store_reader each, void *userdata, char *err, size_t errsz);
+int store_azblob_read_all(const char *url, const struct http_transport *http, store_reader each, void *userdata,
+                          char *err, size_t errsz);
 
 struct verifier;
 struct verify_result;
@@ -94,5 +100,7 @@ struct verify_result;
 void store_verify(struct verifier *v, const struct store_listing *l, const char *data, size_t len,
                   struct verify_result *ret);
 bool store_url_is_azblob(const char *url);
+/* A directory a collector made: it holds index.jsonl and objects/. */
+bool store_dir_is_store(const char *dir);
 /* "file:DIR" -> "DIR"; anything else unchanged. */
 const char *store_url_dir(const char *url);

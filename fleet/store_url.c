@@ -1,15 +1,37 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* store_open(): the URL picks the back end (store_iface.h). */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include "store_iface.h"
 
 bool store_url_is_azblob(const char *url)
 {
         return !strncmp(url, "azblob://", 9);
+}
+
+bool store_dir_is_store(const char *dir)
+{
+        char path[PATH_MAX];
+        struct stat st;
+
+        if (snprintf(path, sizeof(path), "%s/objects", dir) >= (int) sizeof(path) || stat(path, &st) < 0 ||
+            !S_ISDIR(st.st_mode))
+                return false;
+        return snprintf(path, sizeof(path), "%s/index.jsonl", dir) < (int) sizeof(path) && stat(path, &st) == 0 &&
+               S_ISREG(st.st_mode);
+}
+
+int store_read_all(const char *url, const struct http_transport *http, store_reader each, void *userdata, char *err,
+                   size_t errsz)
+{
+        if (store_url_is_azblob(url))
+                return store_azblob_read_all(url, http, each, userdata, err, errsz);
+        return store_file_read_all(store_url_dir(url), each, userdata, err, errsz);
 }
 
 const char *store_url_dir(const char *url)

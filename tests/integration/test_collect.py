@@ -331,6 +331,26 @@ class Collect(unittest.TestCase):
         self.assertEqual((report['summary']['envelopes'], report['summary']['nodes'],
                           report['summary']['compliant'], report['summary']['invalidFiles']), (2, 1, 1, 0))
         self.assertEqual(report['nodes'][0]['sequence'], 2)
+        # hostenc verify on the store itself (a plain DIR or file:DIR) reads every
+        # object under objects/ and holds its bytes against the digest it is
+        # stored under: a file planted under another digest is ListingMismatch.
+        copy = os.path.join(self.tmp, 'store-copy-%d' % os.getpid())
+        shutil.copytree(store, copy)
+        self.addCleanup(shutil.rmtree, copy, True)
+        for arg in (store, 'file:' + store):
+            p = hostenc('verify', '--imds-trust', self.trust, '--output', 'json', arg)
+            self.assertEqual(p.returncode, 0, p.stdout + p.stderr)
+            self.assertEqual(sorted((os.path.basename(r['file']), r['reason'])
+                                    for r in json.loads(p.stdout)['results']),
+                             sorted((sha(e) + '.json', 'Valid') for e in (self.a1, self.a2)))
+        os.makedirs(os.path.join(copy, 'objects', 'ff'), exist_ok=True)
+        with open(os.path.join(copy, 'objects', 'ff', 'f' * 64 + '.json'), 'wb') as f:
+            f.write(self.a1)
+        p = hostenc('verify', '--imds-trust', self.trust, '--output', 'json', 'file:' + copy)
+        self.assertEqual(p.returncode, 1, p.stdout + p.stderr)
+        got = {os.path.basename(r['file']): r['reason'] for r in json.loads(p.stdout)['results']}
+        self.assertEqual(got, {sha(self.a1) + '.json': 'Valid', sha(self.a2) + '.json': 'Valid',
+                               'f' * 64 + '.json': 'ListingMismatch'})
 
         text, m = c.metrics()
         self.lint(text)
