@@ -235,16 +235,21 @@ static enum chain_status decide(const struct rec *k, uint64_t sequence, const ch
         return CHAIN_GAP;
 }
 
-/* Other replicas may have stored this key's later envelopes: its newest
- * keys/ marker is the first name under its prefix. */
-static int refresh_head(struct azstore *s, const char kh_hex[65])
+/* What other replicas stored for this key: with sequence 0 its newest
+ * keys/ marker (the first name under its prefix), else every marker of
+ * that sequence (so a replica that missed an envelope knows its digest). */
+static int refresh_key(struct azstore *s, const char kh_hex[65], uint64_t sequence)
 {
-        char prefix[80], err[256];
+        char prefix[112], err[256];
         int r;
 
-        snprintf(prefix, sizeof(prefix), "keys/%s/", kh_hex);
+        if (sequence)
+                snprintf(prefix, sizeof(prefix), "keys/%s/%020llu-", kh_hex,
+                         (unsigned long long) (UINT64_MAX - sequence));
+        else
+                snprintf(prefix, sizeof(prefix), "keys/%s/", kh_hex);
         pthread_mutex_lock(&s->net);
-        r = azblob_list(s->c.blob, prefix, 1, load_marker, s, err, sizeof(err));
+        r = azblob_list(s->c.blob, prefix, sequence ? 0 : 1, load_marker, s, err, sizeof(err));
         pthread_mutex_unlock(&s->net);
         return r;
 }
@@ -260,7 +265,11 @@ static enum chain_status a_chain(void *impl, const char *key_id, uint64_t sequen
         pthread_mutex_lock(&s->state);
         c = decide(table_get(&s->keys, kh), sequence, previous);
         pthread_mutex_unlock(&s->state);
-        if (c == CHAIN_OK || c == CHAIN_REPLAY || refresh_head(s, hex) < 0)
+        /* A replay may be of bytes another replica took: learn them, for the
+         * caller's second lookup; a replay stays a replay. */
+        if (c == CHAIN_REPLAY)
+                (void) refresh_key(s, hex, sequence);
+        if (c == CHAIN_OK || c == CHAIN_REPLAY || refresh_key(s, hex, 0) < 0)
                 return c;
         pthread_mutex_lock(&s->state);
         c = decide(table_get(&s->keys, kh), sequence, previous);

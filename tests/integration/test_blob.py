@@ -328,16 +328,21 @@ class Blob(tc.Collect):
         self.assertEqual(len([n for n in self.names(name, 'keys/') if sha in n]), 1)
 
     def test_replica_duplicate_is_one_envelope(self):
-        # Another replica stored the envelope; this one learns it from the
-        # key's head when it looks at the chain, and answers as for any
-        # duplicate: no second keys/ entry (a "replay" of itself).
+        # Another replica stored the envelopes; this one learns them when it
+        # looks at the chain (the key's head for the newest, the markers of
+        # that sequence for an older one) and answers as for any duplicate:
+        # no second keys/ entry (a "replay" of itself).
         name = self.container()
         c = self.blob_collector(self.azurite.url(name))
         other = self.blob_collector(self.azurite.url(name), name='replica')
-        self.assertEqual(other.post(self.a1)[0], 201)
-        status, body, _ = c.post(self.a1)
-        self.assertEqual((status, body['chain']), (200, 'first'), body)
-        self.assertEqual(len([n for n in self.names(name, 'keys/') if tc.sha(self.a1) in n]), 1)
+        e2 = self.with_seq(self.a1, 2, tc.sha(self.a1))
+        for e in (self.a1, e2):
+            self.assertEqual(other.post(e)[0], 201)
+        for e, seq, chain in ((e2, 2, 'ok'), (self.a1, 1, 'first')):
+            status, body, _ = c.post(e)
+            self.assertEqual((status, body['sequence'], body['chain']), (200, seq, chain), body)
+            self.assertEqual(len([n for n in self.names(name, 'keys/') if tc.sha(e) in n]), 1)
+        self.assertEqual(len(self.names(name, 'keys/')), 2)
 
 
 # test_collect's own tests are not run again here.
