@@ -2,6 +2,7 @@
 /* hostenc run: one thread, one poll loop over a signalfd and the HTTP
  * listener; cycles on a jittered interval, exponential backoff on errors. */
 #include "daemon.h"
+#include "daemon_priv.h"
 
 #include <errno.h>
 #include <malloc.h>
@@ -33,45 +34,7 @@
 #include "sysroot.h"
 #include "timeutil.h"
 
-#define READY_INTERVALS 3
-#define STALE_INTERVALS 3
 #define ERROR_BACKOFF_BASE_S 30
-
-struct daemon {
-        struct run_config cfg;
-        struct run_flags flags;
-        int argc;
-        char **argv, **envp;
-        char domain_list[CONFIG_STR];
-        const char *domains[CLI_MAX_DOMAINS + 1];
-        struct trust_store *trust;
-        struct signing_key *key;
-        struct signer_info si;
-        struct http_transport *http;
-        struct http_transport counting;         /* wraps http for IMDS metrics */
-        struct imds_client imds;
-        struct sysroot sr;
-        struct kube_client kube;
-        bool kube_on, node_read;
-        struct node_view view;
-        char provider_id[CONFIG_STR];
-        time_t heartbeat_due;
-        uint64_t push_not_before_ms;            /* monotonic; 0 = push now */
-        struct node_facts *facts;
-        struct attested_facts *binding;         /* kept across cycles until it needs refreshing */
-        uint64_t sequence;
-        char previous[65];
-        time_t data_mismatch_since;
-        struct metrics m;
-        struct httpd *httpd;
-        int sigfd;
-        bool stop, reload;
-        uint64_t next_cycle_ms;
-        unsigned failures;
-        unsigned push_failures;                 /* consecutive flushes that left envelopes */
-        time_t started, last_success;
-        int last_exit;
-};
 
 static uint32_t rnd(void)
 {
@@ -83,7 +46,7 @@ static uint32_t rnd(void)
 }
 
 /* A uniformly random offset in [-pct%, +pct%] of base. */
-static int64_t jitter(uint64_t base, uint64_t pct)
+int64_t daemon_jitter(uint64_t base, uint64_t pct)
 {
         uint64_t span = base * pct / 100;
 
@@ -153,49 +116,6 @@ static int counting_request(void *userdata, const struct http_request *req, stru
 
         d->m.imds[ep][code_class_of(r < 0 ? 0 : resp->status, r)]++;
         return r;
-}
-
-static bool ready(const struct daemon *d, time_t now)
-{
-        return d->last_success && now - d->last_success <= (time_t) (READY_INTERVALS * d->cfg.interval_s);
-}
-
-static const char *rejected_dir(const struct daemon *d, char *path, size_t size)
-{
-        snprintf(path, size, "%s/" SPOOL_REJECTED_DIR, d->cfg.spool_dir);
-        return path;
-}
-
-static int route_metrics(void *userdata, char **body)
-{
-        struct daemon *d = userdata;
-        char path[CONFIG_STR + 16];
-        struct buf b = BUF_INIT(1 << 20);
-
-        d->m.spool_envelopes = *d->cfg.spool_dir ? spool_count(d->cfg.spool_dir) : 0;
-        d->m.spool_rejected = *d->cfg.spool_dir ? spool_count(rejected_dir(d, path, sizeof(path))) : 0;
-        if (metrics_render(&d->m, &b) < 0) {
-                buf_done(&b);
-                *body = strdup("metrics rendering failed\n");
-                return 500;
-        }
-        *body = buf_steal(&b);
-        return 200;
-}
-
-static int route_livez(void *userdata, char **body)
-{
-        *body = strdup("ok\n");
-        return 200;
-}
-
-static int route_readyz(void *userdata, char **body)
-{
-        struct daemon *d = userdata;
-        bool ok = ready(d, time(NULL));
-
-        *body = strdup(ok ? "ready\n" : "not ready: no successful cycle recently\n");
-        return ok ? 200 : 503;
 }
 
 static const struct imds_clock *daemon_clock(struct daemon *d)
@@ -309,7 +229,7 @@ static int setup_signals(struct daemon *d)
 
 static int setup(struct daemon *d)
 {
-        struct httpd_routes routes = { .metrics = route_metrics, .livez = route_livez, .readyz = route_readyz };
+        struct httpd_routes routes = { .metrics = daemon_route_metrics, .livez = daemon_route_livez, .readyz = daemon_route_readyz };
         int r;
 
         /* Fixed thresholds: glibc otherwise raises them to the largest block
@@ -389,123 +309,6 @@ static int judge_sign(struct daemon *d, const struct cycle_env *e, const struct 
         return 0;
 }
 
-static void log_rejected(void *userdata, const char *name, const char *why)
-{
-        jlog("error", "collector rejected an envelope for good; moved aside, delivery goes on", "envelope", name,
-             "error", why, NULL);
-}
-
-/* Delivers the spool unless a failed push asked for a pause: Retry-After
- * when the collector gave one, else a doubling wait from half an interval. */
-static void push(struct daemon *d)
-{
-        struct push_target t = { d->http, d->cfg.push_url, d->cfg.push_token_file, d->cfg.push_ca_file,
-                                 d->cfg.push_cert, d->cfg.push_key_file, log_rejected, NULL };
-        struct spool_result res;
-        uint64_t now = mono_ms(), wait_ms;
-        char err[256] = "";
-        int k;
-
-        if (now < d->push_not_before_ms)
-                return;
-        k = spool_flush(d->cfg.spool_dir, &t, d->cfg.spool_max, &res, err, sizeof(err));
-        if (k < 0 && k != -EAGAIN) {
-                jlog("error", "spool directory unreadable", "dir", d->cfg.spool_dir, "error", strerror(-k), NULL);
-                return;
-        }
-        d->m.push_rejected += res.rejected;
-        if (k == 0) {
-                d->push_failures = 0;
-                d->push_not_before_ms = 0;
-                return;
-        }
-        d->push_failures++;
-        wait_ms = d->cfg.interval_s * 500 << (d->push_failures < 12 ? d->push_failures - 1 : 11);
-        if (res.retry_after_s > 0 && (uint64_t) res.retry_after_s * 1000 > wait_ms)
-                wait_ms = (uint64_t) res.retry_after_s * 1000;
-        if (wait_ms > d->cfg.max_backoff_s * 1000)
-                wait_ms = d->cfg.max_backoff_s * 1000;
-        d->push_not_before_ms = now + wait_ms;
-        jlog("warning", res.stopped == PUSH_MISCONFIGURED
-                        ? "collector refused our credentials (401/403): check pushTokenFile and pushUrl; envelopes stay spooled"
-                        : "collector push failed; envelopes stay spooled", "error", err, NULL);
-}
-
-static int store_local(struct daemon *d, const char *env, size_t len, time_t now)
-{
-        char name[64];
-        uint64_t dropped = 0;
-        int r = 0, k;
-
-        store_name(now, d->sequence, name);
-        if (*d->cfg.evidence_dir) {
-                r = evidence_dir_store(d->cfg.evidence_dir, name, env, len, d->cfg.evidence_keep,
-                                       d->cfg.evidence_max_age_s, now);
-                if (r < 0)
-                        jlog("error", "evidence directory write failed", "dir", d->cfg.evidence_dir,
-                             "error", strerror(-r), NULL);
-        }
-        if (!*d->cfg.push_url)
-                return r;
-        k = spool_add(d->cfg.spool_dir, name, env, len, d->cfg.spool_max, &dropped);
-        d->m.spool_dropped += dropped;
-        if (k < 0)
-                jlog("error", "spool write failed; this envelope will not be pushed", "dir", d->cfg.spool_dir,
-                     "error", strerror(-k), NULL);
-        push(d);
-        return r < 0 ? r : k;
-}
-
-static void write_textfile(struct daemon *d)
-{
-        struct buf b = BUF_INIT(1 << 20);
-
-        if (*d->cfg.textfile && metrics_render(&d->m, &b) == 0 && durable_write(d->cfg.textfile, b.data, b.len, true) < 0)
-                jlog("error", "textfile write failed", "path", d->cfg.textfile, NULL);
-        buf_done(&b);
-}
-
-static void read_node_once(struct daemon *d, time_t now)
-{
-        if (!d->kube_on || d->node_read)
-                return;
-        if (kube_read_node(&d->kube, now, d->provider_id, sizeof(d->provider_id), &d->view) == 0) {
-                d->node_read = true;
-                /* A heartbeat written by an earlier agent counts. */
-                d->heartbeat_due = d->view.known ? d->view.last_heartbeat + (time_t) d->cfg.heartbeat_s : 0;
-        } else
-                jlog("warning", "cannot read the Node", "error", d->kube.error, NULL);
-}
-
-static int update_node(struct daemon *d, const struct report *rep, bool stale, time_t now)
-{
-        struct kube_evidence ev = { .sha256 = d->sequence ? d->previous : NULL };
-        struct node_desired want;
-        struct node_plan plan;
-        char when[32];
-        int r;
-
-        if (!d->kube_on || d->flags.dry_run || !d->node_read)
-                return d->kube_on && !d->flags.dry_run && !d->node_read ? -EAGAIN : 0;
-        format_rfc3339(now, when);
-        ev.time = when;
-        node_desired_from(rep, stale, &want);
-        node_plan_make(&d->view, &want, now >= d->heartbeat_due, &plan);
-        if (!plan.write)
-                return 0;
-        r = kube_write_node(&d->kube, &want, &d->view, &plan, &ev, now);
-        if (r < 0) {
-                jlog("warning", "Node update failed", "error", d->kube.error, NULL);
-                return r;
-        }
-        if (plan.event != NODE_EVENT_NONE && kube_post_event(&d->kube, plan.event, want.message, now) < 0)
-                jlog("warning", "Event not recorded", "error", d->kube.error, NULL);
-        node_view_update(&d->view, &want, &plan, now);
-        d->heartbeat_due = now + (time_t) d->cfg.heartbeat_s + jitter(d->cfg.heartbeat_s, 10);
-        jlog("info", "Node updated", "status", want.status, "reason", want.reason, NULL);
-        return 0;
-}
-
 /* Remembers when a data-disk mismatch was first seen, for the grace window. */
 static void track_data_mismatch(struct daemon *d, const struct report *rep, time_t now)
 {
@@ -553,12 +356,12 @@ static int cycle(struct daemon *d)
         const struct cycle_env e = cycle_env_of(d);
 
         po.now = time(NULL);
-        read_node_once(d, po.now);
+        daemon_read_node_once(d, po.now);
         collect(d, &e, po.now);
         r = judge_sign(d, &e, &po, &rep, &env, &len);
         track_data_mismatch(d, &rep, po.now);
         if (r == 0)
-                r = store_local(d, env, len, po.now);
+                r = daemon_store_local(d, env, len, po.now);
         stored = r == 0;
         if (r == 0 && d->facts->imds.state != IMDS_OK)
                 r = -EAGAIN;            /* evidence written; still retry sooner */
@@ -567,13 +370,13 @@ static int cycle(struct daemon *d)
         if (stored)
                 d->last_success = po.now;
         stale = !d->last_success || po.now - d->last_success > (time_t) (STALE_INTERVALS * d->cfg.interval_s);
-        k = update_node(d, &rep, stale && po.now - d->started > (time_t) (STALE_INTERVALS * d->cfg.interval_s), po.now);
+        k = daemon_update_node(d, &rep, stale && po.now - d->started > (time_t) (STALE_INTERVALS * d->cfg.interval_s), po.now);
         d->m.report = rep;
         d->m.have_report = true;
         d->m.last_success = (double) d->last_success;
         d->m.cycle_seconds = (double) (mono_ms() - t0) / 1000.0;
         d->m.cycles[r < 0 || k < 0]++;
-        write_textfile(d);
+        daemon_write_textfile(d);
         log_cycle(d, &rep, d->m.cycle_seconds);
         d->last_exit = !stored ? EXIT_SOFTWARE
                        : rep.verdict == VERDICT_COMPLIANT ? EXIT_COMPLIANT
@@ -598,7 +401,7 @@ static void schedule(struct daemon *d, int result)
                 delay_s = d->cfg.interval_s;
         }
         d->next_cycle_ms = mono_ms() + (uint64_t) ((int64_t) delay_s * 1000 +
-                                                   jitter(delay_s * 1000, d->cfg.jitter_percent));
+                                                   daemon_jitter(delay_s * 1000, d->cfg.jitter_percent));
 }
 
 static void reload(struct daemon *d)

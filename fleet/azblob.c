@@ -18,7 +18,6 @@
 #define LIST_PAGE 2000
 #define LIST_BODY_MAX (16 * 1024 * 1024)
 #define SMALL_BODY_MAX (64 * 1024)
-#define NAME_MAX_LEN 1024
 #define AUTH_MAX (8 * 1024)
 
 struct azblob {
@@ -448,7 +447,7 @@ int azblob_put_new(struct azblob *b, const char *name, const char *data, size_t 
         bool created, taken;
         int r, refused = 0;
 
-        if (!*name || strlen(name) > NAME_MAX_LEN || !all_of(name, strlen(name), "ABCDEFGHIJKLMNOPQRSTUVWXYZ._/-"))
+        if (!*name || strlen(name) > AZBLOB_NAME_MAX || !all_of(name, strlen(name), "ABCDEFGHIJKLMNOPQRSTUVWXYZ._/-"))
                 return fail(err, errsz, -EINVAL, "blob name not usable");
         r = call(b, &c, &resp, err, errsz);
         if (r < 0)
@@ -514,86 +513,6 @@ int azblob_create_container(struct azblob *b, char *err, size_t errsz)
 }
 
 /* ---- List Blobs ----------------------------------------------------------------------- */
-
-static const char *find(const char *p, const char *end, const char *s)
-{
-        size_t n = strlen(s);
-
-        for (; p && (size_t) (end - p) >= n; p++)
-                if (*p == *s && !memcmp(p, s, n))
-                        return p;
-        return NULL;
-}
-
-/* The five XML entities and numeric ASCII ones; anything else is malformed. */
-static int xml_text(const char *p, const char *end, char *out, size_t outsz)
-{
-        static const struct { const char *e; char c; } ents[] = {
-                { "&amp;", '&' }, { "&lt;", '<' }, { "&gt;", '>' }, { "&quot;", '"' }, { "&apos;", '\'' },
-        };
-        size_t j = 0;
-
-        while (p < end) {
-                char c = *p++;
-
-                if (c == '<')
-                        return -EBADMSG;
-                if (c == '&') {
-                        size_t i;
-
-                        for (i = 0; i < ARRAY_SIZE(ents); i++)
-                                if ((size_t) (end - p + 1) >= strlen(ents[i].e) &&
-                                    !memcmp(p - 1, ents[i].e, strlen(ents[i].e)))
-                                        break;
-                        if (i == ARRAY_SIZE(ents))
-                                return -EBADMSG;
-                        c = ents[i].c;
-                        p += strlen(ents[i].e) - 1;
-                }
-                if (j + 1 >= outsz)
-                        return -EBADMSG;
-                out[j++] = c;
-        }
-        out[j] = '\0';
-        return 0;
-}
-
-int azblob_parse_list(const char *xml, size_t len, int (*each)(void *userdata, const char *name), void *userdata,
-                      char *next_marker, size_t markersz)
-{
-        const char *end = xml + len, *p = xml, *q;
-        char name[NAME_MAX_LEN + 1];
-        int r;
-
-        if (!find(xml, end, "<EnumerationResults"))
-                return -EBADMSG;
-        while ((p = find(p, end, "<Name>"))) {
-                p += 6;
-                q = find(p, end, "</Name>");
-                if (!q || xml_text(p, q, name, sizeof(name)) < 0)
-                        return -EBADMSG;
-                r = each(userdata, name);
-                if (r < 0)
-                        return r;
-                p = q + 7;
-        }
-        *next_marker = '\0';
-        p = find(xml, end, "<NextMarker>");
-        if (p) {
-                p += 12;
-                q = find(p, end, "</NextMarker>");
-                if (!q || xml_text(p, q, next_marker, markersz) < 0)
-                        return -EBADMSG;
-                /* Blob Storage's markers are opaque visible ASCII without
-                 * markup; anything else is not from it (fuzz finding F4). */
-                for (const char *m = next_marker; *m; m++)
-                        if (*m < 0x21 || *m > 0x7e || *m == '<' || *m == '>') {
-                                *next_marker = '\0';
-                                return -EBADMSG;
-                        }
-        }
-        return 0;
-}
 
 struct limited {
         int (*each)(void *userdata, const char *name);

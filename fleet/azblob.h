@@ -82,6 +82,9 @@ int azblob_create_container(struct azblob *b, char *err, size_t errsz);
  * with Microsoft's documented example). */
 int azblob_sign(const uint8_t *key, size_t keylen, const char *string_to_sign, char out[45]);
 
+/* The longest blob name the store writes or reads (Blob Storage allows 1,024). */
+#define AZBLOB_NAME_MAX 1024
+
 /* Scans a List Blobs answer: each <Name> in order, then the NextMarker
  * ("" at the end). Bounded; -EBADMSG on a malformed body. */
 int azblob_parse_list(const char *xml, size_t len, int (*each)(void *userdata, const char *name), void *userdata,
