@@ -534,7 +534,7 @@ int azblob_list(struct azblob *b, const char *prefix, size_t limit, int (*each)(
                 void *userdata, char *err, size_t errsz)
 {
         struct limited l = { .each = each, .userdata = userdata, .left = limit ? limit : SIZE_MAX };
-        char marker[2048] = "", page[16];
+        char marker[2048] = "", last[sizeof(marker)] = "", page[16];
         int r;
 
         snprintf(page, sizeof(page), "%zu", limit && limit < LIST_PAGE ? limit : (size_t) LIST_PAGE);
@@ -553,6 +553,10 @@ int azblob_list(struct azblob *b, const char *prefix, size_t limit, int (*each)(
                         r = answer_error(&c, b, &resp, err, errsz);
                 else {
                         r = azblob_parse_list(resp.body.data, resp.body.len, each_limited, &l, marker, sizeof(marker));
+                        /* A marker that does not move would list the same page for ever. */
+                        if (r == 0 && *marker && !strcmp(marker, last))
+                                r = -EBADMSG;
+                        memcpy(last, marker, sizeof(last));
                         if (r == -EBADMSG)
                                 r = fail(err, errsz, r, "List Blobs %s: malformed answer", prefix);
                         else if (r < 0 && r != -ECANCELED)

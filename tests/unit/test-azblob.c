@@ -251,6 +251,40 @@ static void test_answers(void **state)
         b = azblob_free(b);
 }
 
+/* An answer whose NextMarker does not move would list one page for ever:
+ * refused on the second page, after its names were seen once more. */
+static void test_list_marker_must_move(void **state)
+{
+        _cleanup_free_ uint8_t *key = NULL;
+        static const char page[] = "<EnumerationResults><Blobs><Blob><Name>vm/a</Name></Blob></Blobs>"
+                                   "<NextMarker>2!8!same</NextMarker></EnumerationResults>";
+        static const char last[] = "<EnumerationResults><Blobs><Blob><Name>vm/b</Name></Blob></Blobs>"
+                                   "<NextMarker/></EnumerationResults>";
+        size_t len;
+        char err[256];
+        struct names n = { 0 };
+        struct azblob *b;
+
+        assert_int_equal(base64_decode(DEV_KEY, strlen(DEV_KEY), &key, &len), 0);
+        const struct azblob_auth auth = { .shared_key = key, .shared_key_len = len };
+        struct canned stuck = { .status = { 200, 200, 200 }, .body = { page, page, page }, .n = 3 };
+        b = open_canned(&stuck, &auth);
+        assert_int_equal(azblob_list(b, "vm/", 0, collect, &n, err, sizeof(err)), -EBADMSG);
+        assert_int_equal(stuck.calls, 2);
+        assert_non_null(strstr(err, "malformed"));
+        b = azblob_free(b);
+
+        /* A marker that moves: both pages, then the end. */
+        struct canned moving = { .status = { 200, 200 }, .body = { page, last }, .n = 2 };
+        n = (struct names){ 0 };
+        b = open_canned(&moving, &auth);
+        assert_int_equal(azblob_list(b, "vm/", 0, collect, &n, err, sizeof(err)), 0);
+        assert_int_equal(n.n, 2);
+        assert_string_equal(n.all, "vm/a;vm/b;");
+        assert_int_equal(moving.calls, 2);
+        b = azblob_free(b);
+}
+
 static void test_bearer_and_sas(void **state)
 {
         struct bearer_state bs = { 0 };
@@ -290,6 +324,7 @@ int main(void)
                 cmocka_unit_test(test_sign),
                 cmocka_unit_test(test_parse_list),
                 cmocka_unit_test(test_answers),
+                cmocka_unit_test(test_list_marker_must_move),
                 cmocka_unit_test(test_bearer_and_sas),
         };
 
