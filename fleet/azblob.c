@@ -147,6 +147,7 @@ struct call {
         bool if_none_match;
         bool block_blob;
         size_t max_body;
+        unsigned attempts;              /* 0: the handle's */
 };
 
 static int pct_encode(struct buf *b, const char *s)
@@ -348,6 +349,7 @@ static int call(struct azblob *b, const struct call *c, struct http_response *re
 {
         _cleanup_(buf_done) struct buf url = BUF_INIT(16 * 1024);
         bool refreshed = false, auth_failed = false;
+        unsigned attempts = c->attempts ? c->attempts : b->o.attempts;
         long backoff = 100;
         int r = build_url(b, c, &url);
 
@@ -371,7 +373,7 @@ static int call(struct azblob *b, const struct call *c, struct http_response *re
                         continue;
                 }
                 if ((r == 0 && !retryable(resp->status)) || r == -E2BIG || r == -ENOMEM || r == -EKEYREJECTED ||
-                    i + 1 >= b->o.attempts)
+                    i + 1 >= attempts)
                         break;
                 wait = backoff;
                 if (r == 0 && resp->retry_after_s >= 0)
@@ -530,8 +532,8 @@ static int each_limited(void *userdata, const char *name)
         return l->each(l->userdata, name);
 }
 
-int azblob_list(struct azblob *b, const char *prefix, size_t limit, int (*each)(void *userdata, const char *name),
-                void *userdata, char *err, size_t errsz)
+static int list(struct azblob *b, const char *prefix, size_t limit, unsigned attempts,
+                int (*each)(void *userdata, const char *name), void *userdata, char *err, size_t errsz)
 {
         struct limited l = { .each = each, .userdata = userdata, .left = limit ? limit : SIZE_MAX };
         char marker[2048] = "", last[sizeof(marker)] = "", page[16];
@@ -543,7 +545,7 @@ int azblob_list(struct azblob *b, const char *prefix, size_t limit, int (*each)(
                                     *marker ? "maxresults" : "prefix", *marker ? page : prefix,
                                     *marker ? "prefix" : "restype", *marker ? prefix : "container",
                                     *marker ? "restype" : NULL, "container", NULL };
-                const struct call c = { .method = "GET", .query = q, .max_body = LIST_BODY_MAX };
+                const struct call c = { .method = "GET", .query = q, .max_body = LIST_BODY_MAX, .attempts = attempts };
                 struct http_response resp = { .status = 0 };
 
                 r = call(b, &c, &resp, err, errsz);
@@ -565,4 +567,16 @@ int azblob_list(struct azblob *b, const char *prefix, size_t limit, int (*each)(
                 http_response_done(&resp);
         } while (r == 0 && *marker && l.left > 0);
         return r == -ECANCELED ? 0 : r;
+}
+
+int azblob_list(struct azblob *b, const char *prefix, size_t limit, int (*each)(void *userdata, const char *name),
+                void *userdata, char *err, size_t errsz)
+{
+        return list(b, prefix, limit, 0, each, userdata, err, errsz);
+}
+
+int azblob_list_once(struct azblob *b, const char *prefix, size_t limit, int (*each)(void *userdata, const char *name),
+                     void *userdata, char *err, size_t errsz)
+{
+        return list(b, prefix, limit, 1, each, userdata, err, errsz);
 }

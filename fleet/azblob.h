@@ -75,6 +75,11 @@ int azblob_get(struct azblob *b, const char *name, size_t max, char **ret, size_
 int azblob_list(struct azblob *b, const char *prefix, size_t limit, int (*each)(void *userdata, const char *name),
                 void *userdata, char *err, size_t errsz);
 
+/* The same with one try per page and no retry: for a look whose answer
+ * only refines a decision that can be made without it. */
+int azblob_list_once(struct azblob *b, const char *prefix, size_t limit,
+                     int (*each)(void *userdata, const char *name), void *userdata, char *err, size_t errsz);
+
 /* Creates the container; an existing one is fine. */
 int azblob_create_container(struct azblob *b, char *err, size_t errsz);
 

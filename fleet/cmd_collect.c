@@ -38,7 +38,7 @@ struct collect_opts {
         struct common_opts c;
         uint64_t max_body;
         const char *health_listen;
-        uint64_t max_connections, per_ip, deadline_s;
+        uint64_t max_connections, per_ip, deadline_s, store_timeout_s;
         bool no_auth, insecure_listen;
 };
 
@@ -79,6 +79,8 @@ static void usage(FILE *out)
               "                         (default 16; 0 = no limit, behind a proxy)\n"
               "  --request-deadline DURATION  headers and body must arrive within this of the\n"
               "                         connection's start, 1s..1h (default 30s)\n"
+              "  --store-timeout DURATION  azblob://: one try of one Blob request, 1s..5m (default\n"
+              "                         30s; a write is given up after 5 tries: 503 to the agent)\n"
               "  --health-listen HOST:PORT  also serve /livez and /readyz (only) there, on their\n"
               "                         own small connection budget\n"
               "  --client-ca FILE       not supported: terminate mTLS in a sidecar or ingress\n"
@@ -95,10 +97,20 @@ static int bounded(const char *arg, const char *flag, uint64_t min, uint64_t max
         return 0;
 }
 
+/* A duration of 1 s up to max_s. */
+static int bounded_duration(const char *arg, const char *flag, uint64_t max_s, const char *range, uint64_t *ret)
+{
+        if (parse_duration(arg, false, ret) < 0 || *ret < 1 || *ret > max_s) {
+                log_error("collect: invalid value \"%s\" for %s (%s)", arg, flag, range);
+                return -EINVAL;
+        }
+        return 0;
+}
+
 static int parse_opts(int argc, char **argv, struct collect_opts *o)
 {
         enum { O_LISTEN = 256, O_STORE, O_CERT, O_KEY, O_CA, O_TOKEN, O_NOAUTH, O_INSECURE, O_SUMMARY, O_MAXBODY,
-               O_NODES, O_ARM, O_HEALTH, O_MAXCONN, O_PERIP, O_DEADLINE };
+               O_NODES, O_ARM, O_HEALTH, O_MAXCONN, O_PERIP, O_DEADLINE, O_STORE_TIMEOUT };
         static const struct option own[] = {
                 { "listen", required_argument, NULL, O_LISTEN },
                 { "store", required_argument, NULL, O_STORE },
@@ -116,10 +128,11 @@ static int parse_opts(int argc, char **argv, struct collect_opts *o)
                 { "max-connections", required_argument, NULL, O_MAXCONN },
                 { "per-ip-connections", required_argument, NULL, O_PERIP },
                 { "request-deadline", required_argument, NULL, O_DEADLINE },
+                { "store-timeout", required_argument, NULL, O_STORE_TIMEOUT },
                 { "help", no_argument, NULL, 'h' },
                 { 0 },
         };
-        struct option longopts[24];
+        struct option longopts[28];
         int c;
 
         common_options(own, COPT_IMDS_TRUST | COPT_METADATA_DOMAIN | COPT_MAX_AGE | COPT_ATTESTED_LIFETIME,
@@ -147,11 +160,12 @@ static int parse_opts(int argc, char **argv, struct collect_opts *o)
                                 return -EINVAL;
                         break;
                 case O_DEADLINE:
-                        if (parse_duration(optarg, false, &o->deadline_s) < 0 || o->deadline_s < 1 ||
-                            o->deadline_s > 3600) {
-                                log_error("collect: invalid value \"%s\" for --request-deadline (1s..1h)", optarg);
+                        if (bounded_duration(optarg, "--request-deadline", 3600, "1s..1h", &o->deadline_s) < 0)
                                 return -EINVAL;
-                        }
+                        break;
+                case O_STORE_TIMEOUT:
+                        if (bounded_duration(optarg, "--store-timeout", 300, "1s..5m", &o->store_timeout_s) < 0)
+                                return -EINVAL;
                         break;
                 case O_MAXBODY:
                         if (parse_u64(optarg, &o->max_body) < 0 || o->max_body < 1024 ||
@@ -303,7 +317,9 @@ static int load(const struct collect_opts *o, struct resources *res)
         }
         if (store_url_is_azblob(o->store) && http_curl_new(&res->http) < 0)
                 return EXIT_SOFTWARE;
-        r = store_open(o->store, res->http, &res->store, err, sizeof(err));
+        r = store_open(o->store, res->http,
+                       &(struct store_options){ .request_timeout_ms = (long) o->store_timeout_s * 1000 }, &res->store,
+                       err, sizeof(err));
         if (r < 0) {
                 log_error("--store %s: %s", o->store, err);
                 return EXIT_CONFIG;
@@ -420,7 +436,7 @@ static void drain(struct resources *res)
 
 int cmd_collect(int argc, char **argv)
 {
-        struct collect_opts o = { .max_connections = 256, .per_ip = 16, .deadline_s = 30 };
+        struct collect_opts o = { .max_connections = 256, .per_ip = 16, .deadline_s = 30, .store_timeout_s = 30 };
         struct resources res = { .trust = NULL };
         sigset_t mask;
         int r;

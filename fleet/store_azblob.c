@@ -249,7 +249,10 @@ static int refresh_key(struct azstore *s, const char kh_hex[65], uint64_t sequen
         else
                 snprintf(prefix, sizeof(prefix), "keys/%s/", kh_hex);
         pthread_mutex_lock(&s->net);
-        r = azblob_list(s->c.blob, prefix, sequence ? 0 : 1, load_marker, s, err, sizeof(err));
+        /* On the receiving thread: one try, so that a stalled store delays an
+         * answer by one request timeout, not five; without the look, the
+         * chain is decided from what this replica knows. */
+        r = azblob_list_once(s->c.blob, prefix, sequence ? 0 : 1, load_marker, s, err, sizeof(err));
         pthread_mutex_unlock(&s->net);
         return r;
 }
@@ -431,7 +434,8 @@ static const struct store_ops azblob_ops = {
         .envelopes = a_envelopes, .bytes = a_bytes, .keys = a_keys, .close = a_close,
 };
 
-int store_azblob_open(const char *url, const struct http_transport *http, struct store *s, char *err, size_t errsz)
+int store_azblob_open(const char *url, const struct http_transport *http, const struct store_options *o,
+                      struct store *s, char *err, size_t errsz)
 {
         struct azstore *a = calloc(1, sizeof(*a));
         int r;
@@ -445,7 +449,7 @@ int store_azblob_open(const char *url, const struct http_transport *http, struct
         if (getrandom(&a->digests.salt, sizeof(a->digests.salt), 0) != sizeof(a->digests.salt))
                 a->digests.salt = (uint64_t) time(NULL) ^ (uint64_t) getpid();
         a->keys.salt = a->digests.salt * 0x9e3779b97f4a7c15ULL;
-        r = azconn_open(url, http, &a->c, err, errsz);
+        r = azconn_open(url, http, o ? o->request_timeout_ms : 0, &a->c, err, errsz);
         if (r == 0)
                 r = azblob_create_container(a->c.blob, err, errsz);
         if (r == 0)

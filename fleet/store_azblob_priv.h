@@ -17,8 +17,10 @@ struct conn {
 };
 
 /* Shared Key (AZURE_STORAGE_KEY[_FILE]), else SAS
- * (AZURE_STORAGE_SAS_TOKEN[_FILE]), else Entra; err never holds a secret. */
-int azconn_open(const char *url, const struct http_transport *http, struct conn *c, char *err, size_t errsz);
+ * (AZURE_STORAGE_SAS_TOKEN[_FILE]), else Entra; err never holds a secret.
+ * timeout_ms: one try of one request, 0 for the default. */
+int azconn_open(const char *url, const struct http_transport *http, long timeout_ms, struct conn *c, char *err,
+                size_t errsz);
 void azconn_done(struct conn *c);
 
 /* n lowercase hex digits. */

@@ -39,7 +39,8 @@ static int read_secret(const char *env_value, const char *file_env, char **ret, 
         return 1;
 }
 
-int azconn_open(const char *url, const struct http_transport *http, struct conn *c, char *err, size_t errsz)
+int azconn_open(const char *url, const struct http_transport *http, long timeout_ms, struct conn *c, char *err,
+                size_t errsz)
 {
         _cleanup_secret_ char *key = NULL, *sas = NULL;
         _cleanup_free_ uint8_t *raw = NULL;
@@ -74,7 +75,7 @@ int azconn_open(const char *url, const struct http_transport *http, struct conn 
                 }
                 auth.bearer = c->bearer;
         }
-        r = azblob_new(&t, &auth, NULL, http, &c->blob);
+        r = azblob_new(&t, &auth, &(struct azblob_options){ .timeout_ms = timeout_ms }, http, &c->blob);
         if (raw)
                 explicit_bzero(raw, raw_len);
         if (r < 0) {

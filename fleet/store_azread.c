@@ -114,7 +114,7 @@ static int read_store(const char *url, const struct http_transport *http, bool f
         if (!rd)
                 return -ENOMEM;
         *rd = (struct reader){ .each = each, .userdata = userdata, .err = err, .errsz = errsz };
-        r = azconn_open(url, http, &rd->c, err, errsz);
+        r = azconn_open(url, http, 0, &rd->c, err, errsz);
         if (r == 0)
                 r = azblob_list(rd->c.blob, freshest ? "vm/" : "objects/", 0,
                                 freshest ? read_vm_entry : read_any_object, rd, err, errsz);

@@ -42,9 +42,15 @@ struct store {
         char *url;                      /* for logs: never holds a secret */
 };
 
+/* Tuning of a store's back end; zero: the default. */
+struct store_options {
+        long request_timeout_ms;        /* azblob://: one try of one request (default 30 s) */
+};
+
 /* Opens the store the URL names. The transport (used by azblob:// only)
- * is borrowed and must outlive the store. */
-int store_open(const char *url, const struct http_transport *http, struct store **ret, char *err, size_t errsz);
+ * is borrowed and must outlive the store; o may be NULL. */
+int store_open(const char *url, const struct http_transport *http, const struct store_options *o, struct store **ret,
+               char *err, size_t errsz);
 void store_close(struct store *s);
 
 /* What the back ends share, as in collect_store.h. A commit that returns
@@ -63,7 +69,8 @@ uint64_t store_keys(const struct store *s);
 
 /* The back ends' constructors (store_file.c, store_azblob.c). */
 int store_file_open(const char *dir, struct store *s, char *err, size_t errsz);
-int store_azblob_open(const char *url, const struct http_transport *http, struct store *s, char *err, size_t errsz);
+int store_azblob_open(const char *url, const struct http_transport *http, const struct store_options *o,
+                      struct store *s, char *err, size_t errsz);
 
 /* Readers for audit and verify. store_read_freshest() (azblob:// only: a
  * directory store is read whole, as files) calls each() with every VM's

@@ -39,7 +39,8 @@ const char *store_url_dir(const char *url)
         return strncmp(url, "file:", 5) ? url : url + 5;
 }
 
-int store_open(const char *url, const struct http_transport *http, struct store **ret, char *err, size_t errsz)
+int store_open(const char *url, const struct http_transport *http, const struct store_options *o, struct store **ret,
+               char *err, size_t errsz)
 {
         struct store *s = calloc(1, sizeof(*s));
         const char *q;
@@ -55,7 +56,7 @@ int store_open(const char *url, const struct http_transport *http, struct store 
                 return -ENOMEM;
         }
         if (store_url_is_azblob(url))
-                r = http ? store_azblob_open(url, http, s, err, errsz) : -EINVAL;
+                r = http ? store_azblob_open(url, http, o, s, err, errsz) : -EINVAL;
         else if (strstr(url, "://")) {
                 snprintf(err, errsz, "unknown store URL scheme (file:DIR or azblob://ACCOUNT/CONTAINER)");
                 r = -EINVAL;

@@ -42,8 +42,8 @@ class Blob(tc.Collect):
         type(self).n_containers += 1
         return 'evidence-%d' % self.n_containers
 
-    def blob_collector(self, url, env=None, name='collect'):
-        c = tc.Collector(self.tmp, url, '--imds-trust', self.trust, token_file=self.token, name=name)
+    def blob_collector(self, url, *args, env=None, name='collect'):
+        c = tc.Collector(self.tmp, url, '--imds-trust', self.trust, *args, token_file=self.token, name=name)
         old = dict(os.environ)
         os.environ.update(env if env is not None else KEY_ENV)
         try:
@@ -199,10 +199,10 @@ class Blob(tc.Collect):
 
     # --- faults ---------------------------------------------------------------------------
 
-    def fault_collector(self, name):
+    def fault_collector(self, name, *args):
         proxy = blobenv.FaultProxy(self.azurite.port).__enter__()
         self.addCleanup(proxy.__exit__, None, None, None)
-        return proxy, self.blob_collector(self.azurite.url(name, proxy.endpoint), name='faults')
+        return proxy, self.blob_collector(self.azurite.url(name, proxy.endpoint), *args, name='faults')
 
     def test_throttling_and_outage(self):
         name = self.container()
@@ -226,6 +226,30 @@ class Blob(tc.Collect):
         errors = [l for l in c.lines() if l['msg'].startswith('store write failed')]
         self.assertEqual(len(errors), 1)
         self.assertIn('HTTP 503 ServerBusy', errors[0]['error'])
+
+    def test_storage_that_stops_answering(self):
+        # Blob Storage accepts the connection and answers nothing in time:
+        # each try ends at --store-timeout, the write is given up after five,
+        # the agent gets 503 and keeps its envelope. A timed-out write may
+        # still land (the proxy forwards it late); the resend then finds the
+        # name holding the same bytes and completes.
+        name = self.container()
+        proxy, c = self.fault_collector(name, '--store-timeout', '1s')
+        started = len(proxy.seen)
+        proxy.delay = 2.5
+        status, body, _ = c.post(self.b1)
+        self.assertEqual(status, 503, body)
+        # One look at the key's chain (one try: it only refines the chain
+        # status), then five tries of the object.
+        self.assertEqual([s.split('?')[0].split('/')[-3] if '/objects/' in s else s.split(' ')[0]
+                          for s in proxy.seen[started:]], ['GET'] + ['objects'] * 5)
+        err = [l for l in c.lines() if l['msg'].startswith('store write failed')][-1]['error']
+        self.assertIn('timed out', err.lower())
+        self.assertEqual(self.names(name, 'keys/'), [])
+        proxy.delay = 0
+        status, body, _ = c.post(self.b1)
+        self.assertEqual((status, body['chain']), (201, 'first'), body)
+        self.assertEqual(len(self.names(name, 'keys/')), 1)
 
     def test_immutability_policy_refusal(self):
         # Azurite does not emulate immutability policies: the proxy answers
