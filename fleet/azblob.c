@@ -17,6 +17,7 @@
 #define API_VERSION "2021-12-02"
 #define LIST_PAGE 2000
 #define LIST_BODY_MAX (16 * 1024 * 1024)
+#define LIST_PAGES_MAX 50000            /* 100 million names: a listing ends */
 #define SMALL_BODY_MAX (64 * 1024)
 #define AUTH_MAX (8 * 1024)
 
@@ -413,15 +414,16 @@ static int answer_error(const struct call *c, const struct azblob *b, const stru
                     *code ? " " : "", code);
 }
 
-/* A name that is taken, or that a policy keeps: the write stands only
- * when the blob there holds exactly these bytes. Whether Blob Storage
- * answers a conditional create under a locked policy with the precondition
- * (409 BlobAlreadyExists, or 412) or with the policy (409
+/* A name that is taken, or that a policy keeps, is read back. Whether Blob
+ * Storage answers a conditional create under a locked policy with the
+ * precondition (409 BlobAlreadyExists, or 412) or with the policy (409
  * BlobImmutableDueToPolicy) is not documented, so both are settled by
- * reading; and a blob planted under a digest's name is never taken for
- * the envelope. */
-static int settle_taken(struct azblob *b, const char *name, const char *data, size_t len, int refused,
-                        char *err, size_t errsz)
+ * reading: the write stands when the blob exists and, under
+ * AZBLOB_TAKEN_MUST_MATCH, holds exactly these bytes (a blob planted under
+ * a digest's name is never taken for the envelope). After a refusal, err
+ * keeps the refusal unless the name settles it. */
+static int settle_taken(struct azblob *b, const char *name, const char *data, size_t len, enum azblob_taken rule,
+                        int refused, char *err, size_t errsz)
 {
         _cleanup_free_ char *have = NULL;
         char get_err[256];
@@ -430,17 +432,19 @@ static int settle_taken(struct azblob *b, const char *name, const char *data, si
                            sizeof(get_err));
         bool same = r == 0 && have_len == len && (len == 0 || (data && have && !memcmp(have, data, len)));
 
-        if (r == -ENOENT && refused < 0)
-                return refused;         /* err already says what refused it */
-        if (r == -E2BIG || (r == 0 && !same))
+        if (rule == AZBLOB_TAKEN_IS_DONE && (r == 0 || r == -E2BIG))
+                return 0;
+        if (rule == AZBLOB_TAKEN_MUST_MATCH && (r == -E2BIG || (r == 0 && !same)))
                 return fail(err, errsz, -EEXIST, "PUT %s: the name already holds other bytes", name);
+        if (r < 0 && refused < 0)
+                return refused;
         if (r < 0)
                 return fail(err, errsz, r, "%s", get_err);
         return 0;
 }
 
 int azblob_put_new(struct azblob *b, const char *name, const char *data, size_t len, const char *content_type,
-                   enum azblob_put *ret, char *err, size_t errsz)
+                   enum azblob_taken rule, enum azblob_put *ret, char *err, size_t errsz)
 {
         const struct call c = { .method = "PUT", .name = name, .body = data ? data : "", .len = len,
                                 .content_type = content_type, .if_none_match = true, .block_blob = true,
@@ -466,7 +470,7 @@ int azblob_put_new(struct azblob *b, const char *name, const char *data, size_t 
                 r = answer_error(&c, b, &resp, err, errsz);
         http_response_done(&resp);
         if (r == 0 && !created) {
-                r = settle_taken(b, name, data, len, refused, err, errsz);
+                r = settle_taken(b, name, data, len, rule, refused, err, errsz);
                 if (r == 0)
                         *ret = AZBLOB_EXISTS;
         }
@@ -537,6 +541,7 @@ static int list(struct azblob *b, const char *prefix, size_t limit, unsigned att
 {
         struct limited l = { .each = each, .userdata = userdata, .left = limit ? limit : SIZE_MAX };
         char marker[2048] = "", last[sizeof(marker)] = "", page[16];
+        unsigned pages = 0;
         int r;
 
         snprintf(page, sizeof(page), "%zu", limit && limit < LIST_PAGE ? limit : (size_t) LIST_PAGE);
@@ -555,8 +560,8 @@ static int list(struct azblob *b, const char *prefix, size_t limit, unsigned att
                         r = answer_error(&c, b, &resp, err, errsz);
                 else {
                         r = azblob_parse_list(resp.body.data, resp.body.len, each_limited, &l, marker, sizeof(marker));
-                        /* A marker that does not move would list the same page for ever. */
-                        if (r == 0 && *marker && !strcmp(marker, last))
+                        /* A marker that does not move (or goes round) would list for ever. */
+                        if (r == 0 && *marker && (!strcmp(marker, last) || ++pages >= LIST_PAGES_MAX))
                                 r = -EBADMSG;
                         memcpy(last, marker, sizeof(last));
                         if (r == -EBADMSG)

@@ -57,15 +57,22 @@ enum azblob_put {
         AZBLOB_EXISTS,                  /* the name was taken, by exactly these bytes */
 };
 
+/* What a name already taken means. */
+enum azblob_taken {
+        AZBLOB_TAKEN_MUST_MATCH,        /* the write is done only if it holds exactly these bytes */
+        AZBLOB_TAKEN_IS_DONE,           /* the name is what counts (markers; a summary made earlier) */
+};
+
 /* Creates blob name (characters [A-Za-z0-9._/-] only) if it does not
  * exist yet (If-None-Match: *). A name already taken, or kept by an
- * immutability policy, is read back: AZBLOB_EXISTS when it holds exactly
- * these bytes, -EEXIST when it holds others. Errors: -EACCES (401/403),
+ * immutability policy, is read back: AZBLOB_EXISTS when it exists (and,
+ * under AZBLOB_TAKEN_MUST_MATCH, holds exactly these bytes, else -EEXIST).
+ * Errors: -EACCES (401/403),
  * -EROFS (refused by an immutability policy or legal hold), -EAGAIN (throttled or unavailable
  * after every retry), -EPROTO (any other answer), transport errors; err
  * names the status and x-ms-error-code, never a secret. */
 int azblob_put_new(struct azblob *b, const char *name, const char *data, size_t len, const char *content_type,
-                   enum azblob_put *ret, char *err, size_t errsz);
+                   enum azblob_taken rule, enum azblob_put *ret, char *err, size_t errsz);
 
 /* The blob's bytes (at most max bytes). -ENOENT when it does not exist. */
 int azblob_get(struct azblob *b, const char *name, size_t max, char **ret, size_t *ret_len, char *err, size_t errsz);

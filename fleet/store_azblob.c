@@ -235,6 +235,10 @@ static enum chain_status decide(const struct rec *k, uint64_t sequence, const ch
         return CHAIN_GAP;
 }
 
+/* A sequence has one marker per envelope a key signed with it: one, or a
+ * few after a key was reused. More are not a collector's. */
+#define SEQUENCE_MARKERS_MAX 16
+
 /* What other replicas stored for this key: with sequence 0 its newest
  * keys/ marker (the first name under its prefix), else every marker of
  * that sequence (so a replica that missed an envelope knows its digest). */
@@ -252,7 +256,7 @@ static int refresh_key(struct azstore *s, const char kh_hex[65], uint64_t sequen
         /* On the receiving thread: one try, so that a stalled store delays an
          * answer by one request timeout, not five; without the look, the
          * chain is decided from what this replica knows. */
-        r = azblob_list_once(s->c.blob, prefix, sequence ? 0 : 1, load_marker, s, err, sizeof(err));
+        r = azblob_list_once(s->c.blob, prefix, sequence ? SEQUENCE_MARKERS_MAX : 1, load_marker, s, err, sizeof(err));
         pthread_mutex_unlock(&s->net);
         return r;
 }
@@ -344,14 +348,17 @@ static int commit_one(struct azstore *s, const struct staged *st, char *err, siz
         enum azblob_put how;
         int r;
 
-        r = azblob_put_new(s->c.blob, st->object, st->data, st->len, "application/json", &how, err, errsz);
+        r = azblob_put_new(s->c.blob, st->object, st->data, st->len, "application/json",
+                           AZBLOB_TAKEN_MUST_MATCH, &how, err, errsz);
         if (r == 0 && st->summary)
                 r = azblob_put_new(s->c.blob, st->summary_name, st->summary, st->summary_len, "application/json",
-                                   &how, err, errsz);
+                                   AZBLOB_TAKEN_IS_DONE, &how, err, errsz);
         if (r == 0)
-                r = azblob_put_new(s->c.blob, st->vm_marker, NULL, 0, "application/octet-stream", &how, err, errsz);
+                r = azblob_put_new(s->c.blob, st->vm_marker, NULL, 0, "application/octet-stream",
+                                   AZBLOB_TAKEN_IS_DONE, &how, err, errsz);
         if (r == 0)
-                r = azblob_put_new(s->c.blob, st->key_marker, NULL, 0, "application/octet-stream", &how, err, errsz);
+                r = azblob_put_new(s->c.blob, st->key_marker, NULL, 0, "application/octet-stream",
+                                   AZBLOB_TAKEN_IS_DONE, &how, err, errsz);
         return r;
 }
 

@@ -119,7 +119,9 @@ static int read_object_file(const char *path, const char *sha, store_reader each
         return 0;
 }
 
-/* The regular files of dir whose names pass keep(), in name order. */
+/* The entries of dir whose names pass keep() and that are directories
+ * (want_dir) or regular files, in name order; a collector writes no
+ * symlinks, so one is not followed. */
 static int each_entry(const char *dir, bool want_dir, bool (*keep)(const char *name),
                       int (*fn)(const char *path, const char *name, void *ctx), void *ctx, char *err, size_t errsz)
 {

@@ -13,6 +13,7 @@ import re
 import subprocess
 import sys
 import tempfile
+import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', 'blob'))
@@ -264,6 +265,24 @@ class Blob(tc.Collect):
         self.assertIn('HTTP 409 BlobImmutableDueToPolicy', err)
         proxy.clear()
         self.assertEqual(c.post(self.b1)[0], 201)
+
+    def test_partial_commit_with_a_summary_then_resend(self):
+        # The object and its summary were written, the vm/ entry was not. The
+        # resend signs a new summary (timeVerified differs): the one already
+        # stored stands, and the rest of the commit completes.
+        name = self.container()
+        proxy, c = self.fault_collector(name, '--summary-key', self.keys['summary'][0])
+        proxy.add('PUT', '/vm/', 500, 'InternalError')
+        self.assertEqual(c.post(self.b1)[0], 503)
+        sha = tc.sha(self.b1)
+        first = blobenv.get_blob(self.azurite.port, name, 'summaries/%s.json' % sha)
+        proxy.clear()
+        time.sleep(1.1)
+        status, body, _ = c.post(self.b1)
+        self.assertEqual((status, body['chain']), (201, 'first'), body)
+        self.assertEqual(blobenv.get_blob(self.azurite.port, name, 'summaries/%s.json' % sha), first)
+        self.assertEqual(len(self.names(name, 'vm/')), 1)
+        self.assertEqual(len(self.names(name, 'keys/')), 1)
 
     def test_refused_commit_point_then_resend(self):
         name = self.container()
