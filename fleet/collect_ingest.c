@@ -253,6 +253,7 @@ static void ingest(struct collector *c, const char *body, size_t len, const char
         _cleanup_free_ char *summary = NULL;
         _cleanup_free_ struct pending *p = calloc(1, sizeof(*p));
         struct verify_result r;
+        struct cstore_entry known;
         size_t summary_len = 0;
         uint8_t d[32];
         char err[320];
@@ -287,13 +288,13 @@ static void ingest(struct collector *c, const char *body, size_t len, const char
         p->entry.sequence = r.sequence;
         statement_previous(body, len, p->entry.previous);
         p->entry.chain = store_chain(c->store, p->entry.key_id, p->entry.sequence, p->entry.previous);
-        /* Looking at the chain may have learnt what another collector on
-         * the same store took meanwhile (store_azblob.c): these very bytes,
-         * the same answer. */
-        if (store_lookup(c->store, p->entry.sha256, &p->entry)) {
-                defer(c, TAKE_PTR(p), ret);
-                return;
-        }
+        /* Looking at the chain may have learnt that another collector on the
+         * same store took these very bytes (store_azblob.c). They are filed
+         * again under the same names, so the store keeps one keys/ entry for
+         * them, and the commit (which writes only what is missing) still
+         * stands behind the answer: a listing is not proof of storage. */
+        if (store_lookup(c->store, p->entry.sha256, &known))
+                p->entry.chain = known.chain;
         if (c->cfg.binding) {
                 collect_binding_refresh(c->cfg.binding);
                 p->binding = collect_binding_bind(c->cfg.binding, &r, p->node, sizeof(p->node), p->why,

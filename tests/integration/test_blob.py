@@ -7,6 +7,7 @@ container, restart, audit and verify reading the container, and faults
 tests/blob/blobenv.FaultProxy in front of Azurite."""
 
 import concurrent.futures
+import hashlib
 import json
 import os
 import re
@@ -341,6 +342,26 @@ class Blob(tc.Collect):
         self.assertEqual(sorted(v for k, v in got.items() if k != 'objects/ff/%s.json' % planted),
                          [(True, 'Valid')] * 2, got)
 
+    def test_forged_commit_point_is_not_an_acknowledgement(self):
+        # A partial commit left the object; someone who can write to the
+        # container plants its keys/ marker (the commit point) so that a
+        # replica would take the envelope for stored. The replica learns the
+        # digest from the listing but still commits: the vm/ entry is written
+        # before the agent hears 201.
+        name = self.container()
+        c = self.blob_collector(self.azurite.url(name))
+        sha = tc.sha(self.b1)
+        st = tc.statement(self.b1)
+        kh = hashlib.sha256(st['predicate']['signer']['keyId'].encode()).hexdigest()
+        vm = st['predicate']['vm']['vmId']
+        self.put_raw(name, 'objects/%s/%s.json' % (sha[:2], sha), self.b1)
+        self.put_raw(name, 'keys/%s/%020d-%s-first-%s' % (kh, 2 ** 64 - 2, sha, vm))
+        self.assertEqual(self.names(name, 'vm/'), [])
+        status, body, _ = c.post(self.b1)
+        self.assertEqual((status, body['chain']), (201, 'first'), body)
+        self.assertEqual(len(self.names(name, 'vm/')), 1)
+        self.assertEqual(len(self.names(name, 'keys/')), 1)
+
     def test_taken_name_holding_other_bytes_is_refused(self):
         # Bytes planted under an envelope's digest before it arrives: the
         # collector reads the name back, refuses, and acknowledges nothing.
@@ -373,8 +394,9 @@ class Blob(tc.Collect):
     def test_replica_duplicate_is_one_envelope(self):
         # Another replica stored the envelopes; this one learns them when it
         # looks at the chain (the key's head for the newest, the markers of
-        # that sequence for an older one) and answers as for any duplicate:
-        # no second keys/ entry (a "replay" of itself).
+        # that sequence for an older one) and files them again under the same
+        # names: no second keys/ entry (a "replay" of itself), and the answer
+        # still rests on a commit, not on a listing anyone could write to.
         name = self.container()
         c = self.blob_collector(self.azurite.url(name))
         other = self.blob_collector(self.azurite.url(name), name='replica')
@@ -383,7 +405,7 @@ class Blob(tc.Collect):
             self.assertEqual(other.post(e)[0], 201)
         for e, seq, chain in ((e2, 2, 'ok'), (self.a1, 1, 'first')):
             status, body, _ = c.post(e)
-            self.assertEqual((status, body['sequence'], body['chain']), (200, seq, chain), body)
+            self.assertEqual((status, body['sequence'], body['chain']), (201, seq, chain), body)
             self.assertEqual(len([n for n in self.names(name, 'keys/') if tc.sha(e) in n]), 1)
         self.assertEqual(len(self.names(name, 'keys/')), 2)
 
