@@ -216,9 +216,7 @@ def populate(port, container, fleet):
         status = None
         for _ in range(5):
             try:
-                status, _, _ = blobenv.shared_key_request(port, 'PUT', '/%s/%s' % (container, name), body=body,
-                                                          headers={'Content-Type': 'application/octet-stream',
-                                                                   'x-ms-blob-type': 'BlockBlob'}, timeout=120)
+                status = blobenv.put_blob(port, container, name, body, timeout=120)
             except OSError as e:
                 status = type(e).__name__
             if status in (201, 409):

@@ -25,12 +25,10 @@
 
 #include "collect_index.h"
 #include "crypto.h"
-#include "keyfile.h"
 #include "macro.h"
 #include "store_azblob_priv.h"
 #include "store_iface.h"
 #include "strparse.h"
-
 
 /* ---- the state: digests seen, chain heads ---------------------------------------- */
 

@@ -110,6 +110,14 @@ def shared_key_request(port, method, path, query=None, body=b'', headers=None, t
         conn.close()
 
 
+def put_blob(port, container, name, body=b'', timeout=30):
+    """Puts a block blob as any writer to the container could; its status."""
+    status, _, _ = shared_key_request(port, 'PUT', '/%s/%s' % (container, name), body=body,
+                                      headers={'Content-Type': 'application/octet-stream',
+                                               'x-ms-blob-type': 'BlockBlob'}, timeout=timeout)
+    return status
+
+
 def list_blobs(port, container, prefix=''):
     names, marker = [], ''
     while True:

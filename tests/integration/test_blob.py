@@ -301,10 +301,7 @@ class Blob(tc.Collect):
     # --- names are not signed: a writer to the container forging them ----------------------
 
     def put_raw(self, container, name, body=b''):
-        status, _, _ = blobenv.shared_key_request(self.azurite.port, 'PUT', '/%s/%s' % (container, name), body=body,
-                                                  headers={'Content-Type': 'application/octet-stream',
-                                                           'x-ms-blob-type': 'BlockBlob'})
-        self.assertEqual(status, 201, name)
+        self.assertEqual(blobenv.put_blob(self.azurite.port, container, name, body), 201, name)
 
     def test_forged_listing_is_not_believed(self):
         name = self.container()
