@@ -14,14 +14,17 @@
 
 const char *const chain_status_names[CHAIN_COUNT] = { "first", "ok", "gap", "replay" };
 
-bool cindex_hex64(const char *s)
+bool cindex_hex_n(const char *s, size_t n)
 {
-        size_t i;
-
-        for (i = 0; i < 64; i++)
+        for (size_t i = 0; i < n; i++)
                 if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
                         return false;
-        return s[64] == '\0';
+        return true;
+}
+
+bool cindex_hex64(const char *s)
+{
+        return cindex_hex_n(s, 64) && s[64] == '\0';
 }
 
 bool cindex_safe_name(const char *s)

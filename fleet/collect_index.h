@@ -35,4 +35,6 @@ char *cindex_format_line(const struct cstore_entry *e);
 bool cindex_safe_name(const char *s);
 
 /* 64 lower-case hex digits and nothing else. */
+/* n lowercase hex digits (s need not end there). */
+bool cindex_hex_n(const char *s, size_t n);
 bool cindex_hex64(const char *s);

@@ -131,8 +131,8 @@ static int parse_key_marker(const char *name, uint8_t kh[32], uint64_t *seq, uin
         uint64_t v;
         int c;
 
-        if (strncmp(name, "keys/", 5) || strlen(p) < 64 + 1 + 20 + 1 + 64 + 1 || !az_hex_n(p, 64) || p[64] != '/' ||
-            p[85] != '-' || !az_hex_n(p + 86, 64) || p[150] != '-')
+        if (strncmp(name, "keys/", 5) || strlen(p) < 64 + 1 + 20 + 1 + 64 + 1 || !cindex_hex_n(p, 64) || p[64] != '/' ||
+            p[85] != '-' || !cindex_hex_n(p + 86, 64) || p[150] != '-')
                 return -EBADMSG;
         memcpy(inv, p + 65, 20);
         inv[20] = '\0';
@@ -303,7 +303,7 @@ static int a_stage(void *impl, const struct cstore_entry *e, const char *data, s
         int k1, k2, k3, k4;
 
         (void) impl;
-        if (strlen(e->sha256) != 64 || !az_hex_n(e->sha256, 64) || !cindex_safe_name(e->vm_id) || e->sequence == 0 ||
+        if (strlen(e->sha256) != 64 || !cindex_hex_n(e->sha256, 64) || !cindex_safe_name(e->vm_id) || e->sequence == 0 ||
             e->chain >= CHAIN_COUNT) {
                 snprintf(err, errsz, "refusing to store: digest or vmId unusable as a blob name");
                 return -EINVAL;

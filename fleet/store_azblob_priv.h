@@ -23,5 +23,3 @@ int azconn_open(const char *url, const struct http_transport *http, long timeout
                 size_t errsz);
 void azconn_done(struct conn *c);
 
-/* n lowercase hex digits. */
-bool az_hex_n(const char *s, size_t n);

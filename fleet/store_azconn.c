@@ -84,11 +84,3 @@ int azconn_open(const char *url, const struct http_transport *http, long timeout
         }
         return 0;
 }
-
-bool az_hex_n(const char *s, size_t n)
-{
-        for (size_t i = 0; i < n; i++)
-                if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-                        return false;
-        return true;
-}

@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "collect_index.h"
 #include "collect_store.h"
 #include "crypto.h"
 #include "dsse.h"
@@ -79,7 +80,7 @@ static int read_vm_entry(void *userdata, const char *name)
         int r;
 
         if (strncmp(name, "vm/", 3) || !slash || (vlen = (size_t) (slash - vm)) >= sizeof(rd->vm) || nlen < 70 ||
-            nlen >= ENTRY_MAX || strcmp(name + nlen - 5, ".json") || !az_hex_n(name + nlen - 69, 64))
+            nlen >= ENTRY_MAX || strcmp(name + nlen - 5, ".json") || !cindex_hex_n(name + nlen - 69, 64))
                 return 0;
         if (strlen(rd->vm) != vlen || strncmp(rd->vm, vm, vlen)) {
                 r = flush_vm(rd);
@@ -100,7 +101,7 @@ static int read_any_object(void *userdata, const char *name)
         bool valid;
 
         if (strncmp(name, "objects/", 8) || strlen(name) != OBJECT_PREFIX_LEN + 64 + 5 ||
-            !az_hex_n(name + OBJECT_PREFIX_LEN, 64) || strcmp(name + OBJECT_PREFIX_LEN + 64, ".json"))
+            !cindex_hex_n(name + OBJECT_PREFIX_LEN, 64) || strcmp(name + OBJECT_PREFIX_LEN + 64, ".json"))
                 return 0;
         return read_object(rd, NULL, name + OBJECT_PREFIX_LEN, &valid);
 }

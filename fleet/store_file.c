@@ -9,6 +9,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "collect_index.h"
 #include "crypto.h"
 #include "dsse.h"
 #include "fileio.h"
@@ -87,14 +88,6 @@ int store_file_open(const char *dir, struct store *s, char *err, size_t errsz)
         return 0;
 }
 
-static bool hex_name(const char *s, size_t n, const char *suffix)
-{
-        for (size_t i = 0; i < n; i++)
-                if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
-                        return false;
-        return !strcmp(s + n, suffix);
-}
-
 /* One objects/<aa>/<sha256>.json; a file that cannot be read is an error,
  * not a skipped envelope. */
 static int read_object_file(const char *path, const char *sha, store_reader each, void *userdata, char *err,
@@ -155,12 +148,12 @@ struct file_reader {
 
 static bool object_name(const char *name)
 {
-        return strlen(name) == 64 + 5 && hex_name(name, 64, ".json");
+        return strlen(name) == 64 + 5 && cindex_hex_n(name, 64) && !strcmp(name + 64, ".json");
 }
 
 static bool prefix_name(const char *name)
 {
-        return strlen(name) == 2 && hex_name(name, 2, "");
+        return strlen(name) == 2 && cindex_hex_n(name, 2);
 }
 
 static int one_object(const char *path, const char *name, void *ctx)
